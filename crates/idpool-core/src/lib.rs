@@ -1,0 +1,53 @@
+//! The domain: identity pools, IAM roles and providers, and the operations on them (spec §2-4).
+
+pub mod clock;
+pub mod cognito;
+pub mod iam;
+pub mod policy;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, SystemClock};
+
+/// Quotas the operations enforce.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Identity pools per account (spec §6: 1,000 by default).
+    pub max_identity_pools: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_identity_pools: 1000 }
+    }
+}
+
+/// What every operation needs: the store, where we are, and the time.
+#[derive(Clone)]
+pub struct Core {
+    pub store: Arc<dyn idpool_store::Store>,
+    pub region: String,
+    pub account_id: String,
+    pub clock: Arc<dyn Clock>,
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("region", &self.region)
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ARN partition for a region.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}

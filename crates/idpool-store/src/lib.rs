@@ -1,0 +1,180 @@
+//! Durable storage behind one object-safe trait, split by capability (design.md "Storage").
+//!
+//! No SQL type crosses this boundary: rows are plain structs whose nested configuration travels
+//! as a JSON document owned by `idpool-core`. Every engine must pass [`testsuite`].
+
+use async_trait::async_trait;
+
+pub mod sqlite;
+pub mod testsuite;
+
+/// What can go wrong in any engine; callers map these to the AWS error of their operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row to update or delete does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A row with the same unique key already exists.
+    #[error("already exists")]
+    Conflict,
+    /// The row changed since it was read (optimistic concurrency check failed).
+    #[error("concurrent modification")]
+    ConcurrentModification,
+    /// A quota passed in by the caller would be exceeded.
+    #[error("limit exceeded")]
+    LimitExceeded,
+    /// The entity still has dependents (for example a role that still has inline policies).
+    #[error("entity still has dependents")]
+    HasDependents,
+    /// The engine itself failed; the cause is for logs only.
+    #[error("storage backend failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An identity pool as stored. `document` is the pool's configuration as JSON (owned by core).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolRow {
+    pub id: String,
+    pub name: String,
+    /// Bumped by every successful update; used for optimistic concurrency.
+    pub version: i64,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    pub document: String,
+}
+
+/// What ListIdentityPools shows of a pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSummary {
+    pub id: String,
+    pub name: String,
+}
+
+/// An IAM role. Names are unique without regard to case, as in IAM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRow {
+    pub name: String,
+    /// The role's unique id (`AROA...`).
+    pub id: String,
+    pub created_ms: i64,
+    /// Path, ARN, trust policy, description, max session duration, tags... as JSON (core's).
+    pub document: String,
+}
+
+/// An IAM OpenID Connect provider, keyed by its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProviderRow {
+    pub arn: String,
+    pub created_ms: i64,
+    /// URL, client ids, thumbprints, tags as JSON (core's).
+    pub document: String,
+}
+
+/// An IAM SAML provider, keyed by its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlProviderRow {
+    pub arn: String,
+    pub created_ms: i64,
+    /// Metadata document, validity, tags as JSON (core's).
+    pub document: String,
+}
+
+/// Identity pools.
+#[async_trait]
+pub trait PoolStore: Send + Sync {
+    /// Inserts a new pool unless `max_pools` pools already exist (then `LimitExceeded`);
+    /// an existing id gives `Conflict`.
+    async fn insert_pool(&self, pool: &PoolRow, max_pools: u64) -> StoreResult<()>;
+    async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRow>>;
+    /// Replaces name and document if the stored version equals `pool.version - 1`.
+    /// Missing pool: `NotFound`; other version: `ConcurrentModification`.
+    async fn update_pool(&self, pool: &PoolRow) -> StoreResult<()>;
+    /// Deletes the pool and everything that belongs to it. Returns whether it existed.
+    async fn delete_pool(&self, id: &str) -> StoreResult<bool>;
+    /// Pools ordered by id, starting strictly after `after_id`, at most `limit`.
+    async fn list_pools(&self, after_id: Option<&str>, limit: u32) -> StoreResult<Vec<PoolSummary>>;
+}
+
+/// IAM roles and their inline policies.
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    /// `Conflict` when a role of that name (any case) exists.
+    async fn insert_role(&self, role: &RoleRow) -> StoreResult<()>;
+    /// Looks the name up without regard to case.
+    async fn get_role(&self, name: &str) -> StoreResult<Option<RoleRow>>;
+    /// Replaces the document of an existing role (matched without regard to case).
+    async fn update_role(&self, role: &RoleRow) -> StoreResult<()>;
+    /// `NotFound` when missing, `HasDependents` while inline policies remain.
+    async fn delete_role(&self, name: &str) -> StoreResult<()>;
+    /// Every role, ordered by name.
+    async fn list_roles(&self) -> StoreResult<Vec<RoleRow>>;
+    /// Creates or replaces an inline policy; `NotFound` when the role is missing.
+    async fn put_role_policy(&self, role: &str, policy: &str, document: &str) -> StoreResult<()>;
+    async fn get_role_policy(&self, role: &str, policy: &str) -> StoreResult<Option<String>>;
+    /// Names of the role's inline policies, ordered; `NotFound` when the role is missing.
+    async fn list_role_policies(&self, role: &str) -> StoreResult<Vec<String>>;
+    /// `NotFound` when the role or the policy is missing.
+    async fn delete_role_policy(&self, role: &str, policy: &str) -> StoreResult<()>;
+}
+
+/// IAM identity providers (OIDC and SAML).
+#[async_trait]
+pub trait ProviderStore: Send + Sync {
+    async fn insert_oidc_provider(&self, p: &OidcProviderRow) -> StoreResult<()>;
+    async fn get_oidc_provider(&self, arn: &str) -> StoreResult<Option<OidcProviderRow>>;
+    async fn update_oidc_provider(&self, p: &OidcProviderRow) -> StoreResult<()>;
+    async fn delete_oidc_provider(&self, arn: &str) -> StoreResult<()>;
+    async fn list_oidc_providers(&self) -> StoreResult<Vec<OidcProviderRow>>;
+    async fn insert_saml_provider(&self, p: &SamlProviderRow) -> StoreResult<()>;
+    async fn get_saml_provider(&self, arn: &str) -> StoreResult<Option<SamlProviderRow>>;
+    async fn update_saml_provider(&self, p: &SamlProviderRow) -> StoreResult<()>;
+    async fn delete_saml_provider(&self, arn: &str) -> StoreResult<()>;
+    async fn list_saml_providers(&self) -> StoreResult<Vec<SamlProviderRow>>;
+}
+
+/// Everything idpool persists.
+pub trait Store: PoolStore + RoleStore + ProviderStore {}
+impl<T: PoolStore + RoleStore + ProviderStore> Store for T {}
+
+/// The engines a store URL can name; engines not built in are still named so that the error
+/// says so instead of "unknown scheme".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// `sqlite://<path>`
+    Sqlite(std::path::PathBuf),
+    /// `postgres://...` (not built yet)
+    Postgres,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> Result<Engine, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// store URL needs a file path".into());
+            }
+            Ok(Engine::Sqlite(path.into()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            Err("store URL must start with sqlite:// or postgres://".into())
+        }
+    }
+}
+
+/// Opens the engine a store URL names.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match Engine::from_url(url).map_err(|m| StoreError::Backend(m.into()))? {
+        Engine::Sqlite(path) => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&path).await?)),
+        Engine::Postgres => Err(StoreError::Backend(
+            "the PostgreSQL engine is not available in this build yet".into(),
+        )),
+    }
+}
