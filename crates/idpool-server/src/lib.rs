@@ -1,1 +1,94 @@
-//! placeholder
+//! The idpool process: settings, start-up, the HTTP server and its graceful shutdown (design.md).
+
+pub mod auth;
+pub mod config;
+pub mod declare;
+pub mod http;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use config::{ServeArgs, Settings};
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    /// The root credentials in force (tests sign with them).
+    pub root: config::RootCredentials,
+    /// Pools created or found by declarative start-up: (name, id).
+    pub declared_pools: Vec<(String, String)>,
+}
+
+impl Application {
+    /// Opens the store, applies declarations, binds the listener. Port 0 picks a free port.
+    pub async fn build(settings: Settings) -> Result<Application, String> {
+        let store = idpool_store::open(&settings.store_url)
+            .await
+            .map_err(|e| format!("cannot open store {}: {e}", config::redact_url(&settings.store_url)))?;
+        let (root, fresh) = auth::load_or_create_root(settings.root_credentials.clone(), &settings.data_dir)
+            .map_err(|e| format!("root credentials: {e}"))?;
+        if fresh {
+            // Shown once, on the terminal of whoever started the server; never logged again.
+            println!(
+                "idpool generated root credentials (saved in {}):\n  AWS_ACCESS_KEY_ID={}\n  AWS_SECRET_ACCESS_KEY={}",
+                settings.data_dir.join("root-credentials.json").display(),
+                root.access_key_id,
+                root.secret_access_key.as_str()
+            );
+        }
+        let core = idpool_core::Core {
+            store,
+            region: settings.region.clone(),
+            account_id: settings.account_id.clone(),
+            clock: Arc::new(idpool_core::SystemClock),
+            limits: idpool_core::Limits { max_identity_pools: settings.max_identity_pools },
+        };
+        let declared_pools = declare::apply(&core, &settings.declarations).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        let state = Arc::new(http::AppState {
+            core,
+            credentials: auth::Credentials { root: root.clone() },
+            max_body_bytes: settings.max_body_bytes,
+            max_clock_skew_ms: settings.max_clock_skew_ms,
+        });
+        Ok(Application { listener, router: http::router(state), root, declared_pools })
+    }
+
+    /// The request router, for driving requests in-process without a socket.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,271 @@
+//! Settings: `idpool.toml`, overridden by `IDPOOL_*` variables, overridden by flags (design.md "Settings").
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::declare::Declarations;
+
+/// Settings as given on the command line (and, through clap's `env`, by `IDPOOL_*`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Settings file. Default: ./idpool.toml when it exists.
+    #[arg(long, env = "IDPOOL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address and port to listen on [default: 127.0.0.1:9600].
+    #[arg(long, env = "IDPOOL_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the embedded database and generated root credentials [default: ./idpool-data].
+    #[arg(long, env = "IDPOOL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Store URL: sqlite://<path> [default: sqlite://<data dir>/idpool.db].
+    #[arg(long, env = "IDPOOL_STORE_URL", value_name = "URL")]
+    pub store_url: Option<String>,
+    /// AWS region this server plays [default: us-east-1].
+    #[arg(long, env = "IDPOOL_REGION")]
+    pub region: Option<String>,
+    /// 12-digit AWS account id this server plays [default: 000000000000].
+    #[arg(long, env = "IDPOOL_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// Public URL of this server, the issuer of its OpenID tokens [default: http://<listen>].
+    #[arg(long, env = "IDPOOL_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "IDPOOL_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The optional settings file. Unknown keys are refused so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub store_url: Option<String>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub public_url: Option<String>,
+    pub log_format: Option<String>,
+    pub root_access_key_id: Option<String>,
+    pub root_secret_access_key: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: Option<usize>,
+    /// Identity pools per account.
+    pub max_identity_pools: Option<u64>,
+    #[serde(flatten)]
+    pub declarations: Declarations,
+}
+
+/// The settings the server runs with, every default applied.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub store_url: String,
+    pub region: String,
+    pub account_id: String,
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    pub root_credentials: Option<RootCredentials>,
+    pub max_body_bytes: usize,
+    pub max_identity_pools: u64,
+    pub max_clock_skew_ms: i64,
+    pub declarations: Declarations,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("store_url", &redact_url(&self.store_url))
+            .field("region", &self.region)
+            .field("account_id", &self.account_id)
+            .field("public_url", &self.public_url)
+            .field("root_credentials", &self.root_credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The account's root key pair. The secret never prints.
+#[derive(Clone)]
+pub struct RootCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for RootCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"**redacted**")
+            .finish()
+    }
+}
+
+/// Hides a password in a URL such as `postgres://user:pw@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:****{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Settings {
+    /// Layers file, environment and flags. `env` is the process environment (a parameter so
+    /// tests can supply their own).
+    pub fn resolve(
+        args: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, String> {
+        let file = load_file(args.config.as_deref())?;
+        let listen = args.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9600)));
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./idpool-data"));
+        let store_url = args
+            .store_url
+            .clone()
+            .or(file.store_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("idpool.db").display()));
+        let region = args.region.clone().or(file.region).unwrap_or_else(|| "us-east-1".into());
+        if !valid_region(&region) {
+            return Err(format!("region '{region}' is not a valid AWS region name"));
+        }
+        let account_id =
+            args.account_id.clone().or(file.account_id).unwrap_or_else(|| "000000000000".into());
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("account id '{account_id}' must be 12 digits"));
+        }
+        let log_format = match args.log_format.clone().or(file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(format!("log format '{other}' must be text or json")),
+        };
+        let key_id = env("IDPOOL_ROOT_ACCESS_KEY_ID").or(file.root_access_key_id);
+        let secret = env("IDPOOL_ROOT_SECRET_ACCESS_KEY").or(file.root_secret_access_key);
+        let root_credentials = match (key_id, secret) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                Some(RootCredentials {
+                    access_key_id: id,
+                    secret_access_key: zeroize::Zeroizing::new(secret),
+                })
+            }
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "set both IDPOOL_ROOT_ACCESS_KEY_ID and IDPOOL_ROOT_SECRET_ACCESS_KEY, or neither"
+                        .into(),
+                );
+            }
+        };
+        Ok(Settings {
+            listen,
+            data_dir,
+            store_url,
+            region,
+            account_id,
+            public_url: args.public_url.clone().or(file.public_url),
+            log_format,
+            root_credentials,
+            max_body_bytes: file.max_body_bytes.unwrap_or(1024 * 1024),
+            max_identity_pools: file.max_identity_pools.unwrap_or(1000),
+            max_clock_skew_ms: 15 * 60 * 1000,
+            declarations: file.declarations,
+        })
+    }
+}
+
+fn load_file(explicit: Option<&Path>) -> Result<FileSettings, String> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("idpool.toml"), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(FileSettings::default()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn valid_region(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 32
+        && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !r.starts_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let args = ServeArgs { config: Some("/nonexistent-idpool.toml".into()), ..Default::default() };
+        assert!(Settings::resolve(&args, &no_env).is_err(), "an explicit missing file is an error");
+        let s = Settings::resolve(&ServeArgs::default(), &no_env).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9600");
+        assert_eq!(s.region, "us-east-1");
+        assert_eq!(s.account_id, "000000000000");
+        assert_eq!(s.store_url, "sqlite://./idpool-data/idpool.db");
+        assert!(s.root_credentials.is_none());
+    }
+
+    #[test]
+    fn flags_beat_file_and_secrets_stay_hidden() {
+        let dir = std::env::temp_dir().join(format!("idpool-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("idpool.toml");
+        std::fs::write(&file, "region = \"eu-west-1\"\naccount_id = \"111111111111\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            region: Some("ap-south-1".into()),
+            ..Default::default()
+        };
+        let env = |k: &str| match k {
+            "IDPOOL_ROOT_ACCESS_KEY_ID" => Some("AKIDROOT".to_string()),
+            "IDPOOL_ROOT_SECRET_ACCESS_KEY" => Some("very-secret-value".to_string()),
+            _ => None,
+        };
+        let s = Settings::resolve(&args, &env).unwrap();
+        assert_eq!(s.region, "ap-south-1");
+        assert_eq!(s.account_id, "111111111111");
+        let printed = format!("{s:?}");
+        assert!(printed.contains("AKIDROOT"));
+        assert!(!printed.contains("very-secret-value"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let a = ServeArgs { region: Some("US EAST".into()), ..Default::default() };
+        assert!(Settings::resolve(&a, &no_env).is_err());
+        let a = ServeArgs { account_id: Some("12".into()), ..Default::default() };
+        assert!(Settings::resolve(&a, &no_env).is_err());
+    }
+
+    #[test]
+    fn urls_hide_passwords() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:****@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,310 @@
+//! The HTTP edge: one `POST /` for three AWS protocols, CORS, health, AWS-shaped errors (spec §1, §5.1).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::{any, get};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http_body_util::BodyExt;
+use idpool_core::Core;
+use idpool_wire::WireError;
+use idpool_wire::json::{self, CognitoOp};
+use idpool_wire::query::{QueryParams, QueryService};
+use idpool_wire::sigv4;
+
+use crate::auth::Credentials;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub core: Core,
+    pub credentials: Credentials,
+    pub max_body_bytes: usize,
+    pub max_clock_skew_ms: i64,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/", any(root))
+        .fallback(fallback)
+        .with_state(state)
+}
+
+async fn health() -> Response {
+    let mut r = Response::new(Body::from("{\"status\":\"ok\"}"));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// Which headers the browser may read from our answers (spec §1.2).
+const EXPOSE_HEADERS: &str = "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,Date";
+/// Request headers allowed when the pre-flight does not say which it wants.
+const ALLOW_HEADERS: &str = "content-type,x-amz-target,x-amz-user-agent,x-amz-date,\
+x-amz-security-token,x-amz-content-sha256,authorization,amz-sdk-invocation-id,amz-sdk-request,\
+cache-control";
+
+fn add_cors(headers: &mut HeaderMap) {
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE_HEADERS));
+}
+
+/// Browsers send one pre-flight per call with Amplify (`cache: no-store`), so this stays cheap:
+/// echo what was asked for.
+fn preflight(req_headers: &HeaderMap) -> Response {
+    let mut r = Response::new(Body::empty());
+    let h = r.headers_mut();
+    add_cors(h);
+    h.insert("access-control-allow-methods", HeaderValue::from_static("POST, GET, OPTIONS"));
+    let allow = req_headers
+        .get("access-control-request-headers")
+        .cloned()
+        .unwrap_or(HeaderValue::from_static(ALLOW_HEADERS));
+    h.insert("access-control-allow-headers", allow);
+    h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    r
+}
+
+async fn fallback(req: Request) -> Response {
+    if req.method() == Method::OPTIONS {
+        return preflight(req.headers());
+    }
+    let id = request_id();
+    let e = WireError::with_status(404, "UnknownOperationException", "");
+    json_error(&e, &id)
+}
+
+async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let request_id = request_id();
+    match *req.method() {
+        Method::OPTIONS => return preflight(req.headers()),
+        Method::POST => {}
+        _ => {
+            let e = WireError::with_status(405, "UnknownOperationException", "");
+            return json_error(&e, &request_id);
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::Limited::new(body, state.max_body_bytes).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let e = WireError::with_status(
+                413,
+                "RequestEntityTooLargeException",
+                format!("Request body must be at most {} bytes.", state.max_body_bytes),
+            );
+            return if parts.headers.contains_key("x-amz-target") {
+                json_error(&e, &request_id)
+            } else {
+                xml_error(&e, None, &request_id)
+            };
+        }
+    };
+    let now_ms = state.core.clock.now_ms();
+    if let Some(target) = parts.headers.get("x-amz-target") {
+        let target = target.to_str().unwrap_or("");
+        match handle_json(&state, &parts, &body, target, now_ms).await {
+            Ok(v) => json_ok(&v, &request_id),
+            Err(e) => json_error(&e, &request_id),
+        }
+    } else {
+        let params = QueryParams::parse(&body);
+        let service = idpool_wire::query::service_of(&params, signing_service(&parts.headers, &parts.uri).as_deref());
+        match service {
+            None => {
+                let e = WireError::with_status(
+                    400,
+                    "UnknownOperationException",
+                    "The request names no operation: send X-Amz-Target (Cognito Identity) or an Action and Version form (IAM, STS).",
+                );
+                json_error(&e, &request_id)
+            }
+            Some(svc) => match handle_query(&state, &parts, &body, &params, svc, now_ms, &request_id).await {
+                Ok(xml) => xml_ok(xml, &request_id),
+                Err(e) => xml_error(&e, Some(svc), &request_id),
+            },
+        }
+    }
+}
+
+async fn handle_json(
+    state: &AppState,
+    parts: &http::request::Parts,
+    body: &[u8],
+    target: &str,
+    now_ms: i64,
+) -> Result<serde_json::Value, WireError> {
+    let op = json::route(target)?;
+    check_json_content_type(&parts.headers)?;
+    let input = json::parse_body(body)?;
+    if !op.is_public() {
+        verify_signature(state, parts, body, "cognito-identity", now_ms).map_err(|e| e.to_json_error())?;
+    }
+    idpool_wire::validate::validate_cognito(op, &input)?;
+    run_cognito(state, op, input).await
+}
+
+async fn run_cognito(
+    state: &AppState,
+    op: CognitoOp,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, WireError> {
+    idpool_core::cognito::dispatch(&state.core, op, input).await.map_err(|e| {
+        if let idpool_core::cognito::CognitoError::Internal(cause) = &e {
+            tracing::error!(operation = op.name(), error = %cause, "internal error");
+        }
+        e.to_wire()
+    })
+}
+
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), WireError> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let base = ct.split(';').next().unwrap_or("").trim();
+    if matches!(base, "application/x-amz-json-1.1" | "application/x-amz-json-1.0" | "application/json" | "") {
+        Ok(())
+    } else {
+        Err(WireError::with_status(
+            415,
+            "UnsupportedMediaTypeException",
+            format!("Content-Type must be {}.", json::CONTENT_TYPE),
+        ))
+    }
+}
+
+async fn handle_query(
+    state: &AppState,
+    parts: &http::request::Parts,
+    body: &[u8],
+    params: &QueryParams,
+    svc: QueryService,
+    now_ms: i64,
+    request_id: &str,
+) -> Result<String, WireError> {
+    let action = params.action().ok_or_else(|| {
+        WireError::client("MissingAction", "Missing Action").with_fault_sender()
+    })?;
+    let public = svc == QueryService::Sts && action == "AssumeRoleWithWebIdentity";
+    if !public {
+        verify_signature(state, parts, body, svc.signing_name(), now_ms)
+            .map_err(|e| e.to_query_error())?;
+    }
+    match svc {
+        QueryService::Iam => {
+            if !idpool_core::iam::is_iam_action(action) {
+                return Err(invalid_action(action, idpool_wire::query::IAM_VERSION));
+            }
+            idpool_wire::validate::validate_query(svc, action, params)?;
+            idpool_core::iam::handle(&state.core, action, params, request_id).await
+        }
+        QueryService::Sts => Err(if matches!(action, "AssumeRoleWithWebIdentity" | "GetCallerIdentity" | "AssumeRole") {
+            WireError::client(
+                "UnsupportedOperation",
+                format!("{action} is not available in this version of idpool."),
+            )
+        } else {
+            invalid_action(action, idpool_wire::query::STS_VERSION)
+        }),
+    }
+}
+
+fn invalid_action(action: &str, version: &str) -> WireError {
+    WireError::client(
+        "InvalidAction",
+        format!("Could not find operation {action} for version {version}"),
+    )
+}
+
+trait SenderFault {
+    fn with_fault_sender(self) -> Self;
+}
+
+impl SenderFault for WireError {
+    fn with_fault_sender(mut self) -> Self {
+        self.fault = idpool_wire::Fault::Sender;
+        self
+    }
+}
+
+fn verify_signature(
+    state: &AppState,
+    parts: &http::request::Parts,
+    body: &[u8],
+    service: &str,
+    now_ms: i64,
+) -> Result<sigv4::Verified, sigv4::SigV4Error> {
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    let req = sigv4::RequestParts { method: parts.method.as_str(), path, query, headers: &parts.headers, body };
+    let opts = sigv4::VerifyOptions {
+        now_ms,
+        max_skew_ms: state.max_clock_skew_ms,
+        region: Some(&state.core.region),
+        service: Some(service),
+        s3_style: false,
+    };
+    sigv4::verify(&req, &opts, &state.credentials)
+}
+
+/// The service named in a SigV4 credential scope, when the request carries one.
+fn signing_service(headers: &HeaderMap, uri: &http::Uri) -> Option<String> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1).map(str::to_string));
+    let from_query = uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "X-Amz-Credential")
+            .map(|(_, v)| v.into_owned())
+    });
+    let cred = from_header.or(from_query)?;
+    cred.split(['/', ',']).nth(3).map(str::to_string)
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn base_response(status: StatusCode, body: String, content_type: &'static str, request_id: &str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    add_cors(h);
+    r
+}
+
+fn json_ok(v: &serde_json::Value, request_id: &str) -> Response {
+    base_response(StatusCode::OK, v.to_string(), json::CONTENT_TYPE, request_id)
+}
+
+fn json_error(e: &WireError, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut r = base_response(status, e.json_body(), json::CONTENT_TYPE, request_id);
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&e.json_error_type_header()) {
+        h.insert("x-amzn-errortype", v);
+    }
+    // Header values cannot carry every character a message may hold; the body always has it.
+    if !e.message.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&e.message)
+    {
+        h.insert("x-amzn-errormessage", v);
+    }
+    r
+}
+
+fn xml_ok(body: String, request_id: &str) -> Response {
+    base_response(StatusCode::OK, body, "text/xml", request_id)
+}
+
+fn xml_error(e: &WireError, svc: Option<QueryService>, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let ns = svc.map(QueryService::namespace);
+    base_response(status, e.xml_body(ns, request_id), "text/xml", request_id)
+}
