@@ -69,6 +69,14 @@ pub struct RoleRow {
     pub document: String,
 }
 
+/// The key under which every engine stores an IAM name that is unique without regard to case.
+///
+/// IAM names are ASCII (`[\w+=,.@-]`), so ASCII folding is exact for valid names and gives the
+/// same answer in every engine, unlike a database's locale-dependent `lower()`.
+pub fn iam_name_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
 /// An IAM OpenID Connect provider, keyed by its ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcProviderRow {
@@ -94,19 +102,21 @@ pub trait PoolStore: Send + Sync {
     /// an existing id gives `Conflict`.
     async fn insert_pool(&self, pool: &PoolRow, max_pools: u64) -> StoreResult<()>;
     async fn get_pool(&self, id: &str) -> StoreResult<Option<PoolRow>>;
-    /// Replaces name and document if the stored version equals `pool.version - 1`.
+    /// Replaces name and document and stores `pool.version` if the stored version equals
+    /// `pool.version - 1`; the creation time stays.
     /// Missing pool: `NotFound`; other version: `ConcurrentModification`.
     async fn update_pool(&self, pool: &PoolRow) -> StoreResult<()>;
     /// Deletes the pool and everything that belongs to it. Returns whether it existed.
     async fn delete_pool(&self, id: &str) -> StoreResult<bool>;
-    /// Pools ordered by id, starting strictly after `after_id`, at most `limit`.
-    async fn list_pools(&self, after_id: Option<&str>, limit: u32) -> StoreResult<Vec<PoolSummary>>;
+    /// Pools ordered by id (byte order), starting strictly after `after_id`, at most `limit`.
+    async fn list_pools(&self, after_id: Option<&str>, limit: u32)
+    -> StoreResult<Vec<PoolSummary>>;
 }
 
 /// IAM roles and their inline policies.
 #[async_trait]
 pub trait RoleStore: Send + Sync {
-    /// `Conflict` when a role of that name (any case) exists.
+    /// `Conflict` when a role of that name (any case) or with that id exists.
     async fn insert_role(&self, role: &RoleRow) -> StoreResult<()>;
     /// Looks the name up without regard to case.
     async fn get_role(&self, name: &str) -> StoreResult<Option<RoleRow>>;
@@ -114,18 +124,22 @@ pub trait RoleStore: Send + Sync {
     async fn update_role(&self, role: &RoleRow) -> StoreResult<()>;
     /// `NotFound` when missing, `HasDependents` while inline policies remain.
     async fn delete_role(&self, name: &str) -> StoreResult<()>;
-    /// Every role, ordered by name.
+    /// Every role, ordered by name without regard to case (by [`iam_name_key`]).
     async fn list_roles(&self) -> StoreResult<Vec<RoleRow>>;
     /// Creates or replaces an inline policy; `NotFound` when the role is missing.
     async fn put_role_policy(&self, role: &str, policy: &str, document: &str) -> StoreResult<()>;
     async fn get_role_policy(&self, role: &str, policy: &str) -> StoreResult<Option<String>>;
-    /// Names of the role's inline policies, ordered; `NotFound` when the role is missing.
+    /// Names of the role's inline policies in byte order; `NotFound` when the role is missing.
+    /// Policy names are case-sensitive: `Read` and `read` are two policies.
     async fn list_role_policies(&self, role: &str) -> StoreResult<Vec<String>>;
     /// `NotFound` when the role or the policy is missing.
     async fn delete_role_policy(&self, role: &str, policy: &str) -> StoreResult<()>;
 }
 
 /// IAM identity providers (OIDC and SAML).
+///
+/// Inserting an ARN that exists gives `Conflict`; update replaces the document (the creation
+/// time stays) and, like delete, gives `NotFound` for a missing ARN; lists are ordered by ARN.
 #[async_trait]
 pub trait ProviderStore: Send + Sync {
     async fn insert_oidc_provider(&self, p: &OidcProviderRow) -> StoreResult<()>;
@@ -140,9 +154,42 @@ pub trait ProviderStore: Send + Sync {
     async fn list_saml_providers(&self) -> StoreResult<Vec<SamlProviderRow>>;
 }
 
+/// One key of the key ring. The material is secret: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    /// What the key is for (`openid-rs512`, `session-v1`); defined by core.
+    pub kind: String,
+    /// Sequence number within its kind, starting at 1.
+    pub id: u32,
+    pub created_ms: i64,
+    pub material: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRow")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("created_ms", &self.created_ms)
+            .field("material", &"**redacted**")
+            .finish()
+    }
+}
+
+/// The key ring's storage.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every key of every kind.
+    async fn list_keys(&self) -> StoreResult<Vec<KeyRow>>;
+    /// `Conflict` when (kind, id) exists: two instances creating the same key race safely.
+    async fn insert_key(&self, key: &KeyRow) -> StoreResult<()>;
+    /// `NotFound` when missing.
+    async fn delete_key(&self, kind: &str, id: u32) -> StoreResult<()>;
+}
+
 /// Everything idpool persists.
-pub trait Store: PoolStore + RoleStore + ProviderStore {}
-impl<T: PoolStore + RoleStore + ProviderStore> Store for T {}
+pub trait Store: PoolStore + RoleStore + ProviderStore + KeyStore {}
+impl<T: PoolStore + RoleStore + ProviderStore + KeyStore> Store for T {}
 
 /// The engines a store URL can name; engines not built in are still named so that the error
 /// says so instead of "unknown scheme".
