@@ -30,7 +30,11 @@ impl WireError {
             code: code.into(),
             message: message.into(),
             status,
-            fault: if status >= 500 { Fault::Receiver } else { Fault::Sender },
+            fault: if status >= 500 {
+                Fault::Receiver
+            } else {
+                Fault::Sender
+            },
             capital_message: false,
         }
     }
@@ -47,7 +51,11 @@ impl WireError {
 
     /// The JSON body of an awsJson1_1 error.
     pub fn json_body(&self) -> String {
-        let key = if self.capital_message { "Message" } else { "message" };
+        let key = if self.capital_message {
+            "Message"
+        } else {
+            "message"
+        };
         let mut map = serde_json::Map::new();
         map.insert("__type".into(), self.code.clone().into());
         map.insert(key.into(), self.message.clone().into());

@@ -107,7 +107,9 @@ impl CognitoOp {
 
 /// Resolves `X-Amz-Target` to an operation, with the errors AWS JSON services give.
 pub fn route(target: &str) -> Result<CognitoOp, crate::WireError> {
-    let op = target.strip_prefix(TARGET_PREFIX).and_then(CognitoOp::from_name);
+    let op = target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(CognitoOp::from_name);
     op.ok_or_else(|| crate::WireError::client("UnknownOperationException", ""))
 }
 
@@ -148,7 +150,12 @@ mod tests {
             assert_eq!(route(&format!("{TARGET_PREFIX}{}", op.name())).unwrap(), op);
         }
         assert_eq!(CognitoOp::ALL.iter().filter(|o| o.is_public()).count(), 4);
-        for bad in ["", "GetId", "AWSCognitoIdentityService.", "AWSCognitoIdentityService.getid"] {
+        for bad in [
+            "",
+            "GetId",
+            "AWSCognitoIdentityService.",
+            "AWSCognitoIdentityService.getid",
+        ] {
             assert_eq!(route(bad).unwrap_err().code, "UnknownOperationException");
         }
     }
@@ -157,7 +164,10 @@ mod tests {
     fn body_must_be_an_object() {
         assert!(parse_body(b"").unwrap().is_object());
         assert!(parse_body(b" {} ").unwrap().is_object());
-        assert_eq!(parse_body(b"[]").unwrap_err().code, "SerializationException");
+        assert_eq!(
+            parse_body(b"[]").unwrap_err().code,
+            "SerializationException"
+        );
         assert_eq!(parse_body(b"{").unwrap_err().code, "SerializationException");
     }
 

@@ -8,7 +8,9 @@ pub struct XmlWriter {
 
 impl XmlWriter {
     pub fn new() -> Self {
-        XmlWriter { out: String::with_capacity(512) }
+        XmlWriter {
+            out: String::with_capacity(512),
+        }
     }
 
     pub fn open(&mut self, name: &str) {
