@@ -3,7 +3,10 @@
 pub mod clock;
 pub mod cognito;
 pub mod iam;
+pub mod keys;
+pub mod openid;
 pub mod policy;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -18,7 +21,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_identity_pools: 1000 }
+        Limits {
+            max_identity_pools: 1000,
+        }
     }
 }
 
