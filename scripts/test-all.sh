@@ -9,3 +9,6 @@ cargo test --workspace --all-targets
 
 echo "== boto3 / AWS CLI compatibility suite"
 bash scripts/compat.sh
+
+echo "== AWS SDK for JavaScript v3 and Amplify v6 (headless Chromium)"
+bash scripts/js-tests.sh
