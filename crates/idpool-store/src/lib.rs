@@ -187,9 +187,121 @@ pub trait KeyStore: Send + Sync {
     async fn delete_key(&self, kind: &str, id: u32) -> StoreResult<()>;
 }
 
+/// One login linked to an identity: the provider name (the `Logins` key) and the subject the
+/// provider vouched for. Never the token.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LoginLink {
+    pub provider: String,
+    pub subject: String,
+}
+
+/// One developer user linked to an identity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeveloperLink {
+    pub provider: String,
+    pub user_id: String,
+}
+
+/// An identity with everything linked to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityRow {
+    pub id: String,
+    pub pool_id: String,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    /// Disabled by a merge: kept, listed, but refused for tokens and credentials.
+    pub disabled: bool,
+    /// Ordered by provider.
+    pub logins: Vec<LoginLink>,
+    /// Ordered by user id.
+    pub developer_users: Vec<DeveloperLink>,
+}
+
+/// The statements a write transaction on identities may run. Synchronous on purpose: the
+/// engine runs the whole closure inside one database transaction on its own thread, so the
+/// linking and merging rules are written once, in core, for every engine.
+pub trait IdentityTx {
+    fn pool_exists(&mut self, pool_id: &str) -> StoreResult<bool>;
+    fn get_identity(&mut self, id: &str) -> StoreResult<Option<IdentityRow>>;
+    fn identity_by_login(
+        &mut self,
+        pool_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<String>>;
+    fn identity_by_developer_user(
+        &mut self,
+        pool_id: &str,
+        provider: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<String>>;
+    /// `Conflict` if the id exists, `NotFound` if the pool does not.
+    fn insert_identity(&mut self, id: &str, pool_id: &str, now_ms: i64) -> StoreResult<()>;
+    /// `Conflict` when the login already belongs to an identity of the pool.
+    fn link_login(&mut self, identity_id: &str, link: &LoginLink, now_ms: i64) -> StoreResult<()>;
+    /// Whether the identity had a login of that provider.
+    fn unlink_login(&mut self, identity_id: &str, provider: &str, now_ms: i64)
+    -> StoreResult<bool>;
+    /// `Conflict` when the user already belongs to an identity of the pool.
+    fn link_developer_user(
+        &mut self,
+        identity_id: &str,
+        link: &DeveloperLink,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    fn unlink_developer_user(
+        &mut self,
+        identity_id: &str,
+        link: &DeveloperLink,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Moves every login and developer user of `from` to `to` (a merge).
+    fn move_links(&mut self, from: &str, to: &str, now_ms: i64) -> StoreResult<()>;
+    fn set_disabled(&mut self, identity_id: &str, disabled: bool, now_ms: i64) -> StoreResult<()>;
+    /// Deletes an identity and its links; whether it existed.
+    fn delete_identity(&mut self, identity_id: &str) -> StoreResult<bool>;
+}
+
+/// A transaction body as the object-safe trait carries it; use [`transact`] instead.
+pub type TxBody =
+    Box<dyn FnMut(&mut dyn IdentityTx) -> StoreResult<Box<dyn std::any::Any + Send>> + Send>;
+
+/// Identities and their links.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Runs `body` in one serializable write transaction and commits it durably before
+    /// answering. An `Err` from the body rolls back everything it did. The engine may run the
+    /// body more than once (a serialization retry) and may commit several callers' bodies
+    /// together (group commit), each isolated from a failure of the others.
+    async fn transact_boxed(&self, body: TxBody) -> StoreResult<Box<dyn std::any::Any + Send>>;
+    async fn get_identity(&self, id: &str) -> StoreResult<Option<IdentityRow>>;
+    /// Identities of a pool ordered by id, strictly after `after_id`, at most `limit`.
+    async fn list_identities(
+        &self,
+        pool_id: &str,
+        after_id: Option<&str>,
+        limit: u32,
+        hide_disabled: bool,
+    ) -> StoreResult<Vec<IdentityRow>>;
+}
+
+/// Runs a typed transaction body; see [`IdentityStore::transact_boxed`].
+pub async fn transact<T, F>(store: &dyn IdentityStore, mut body: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn IdentityTx) -> StoreResult<T> + Send + 'static,
+{
+    let boxed: TxBody =
+        Box::new(move |tx| body(tx).map(|v| Box::new(v) as Box<dyn std::any::Any + Send>));
+    let out = store.transact_boxed(boxed).await?;
+    out.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| StoreError::Backend("transaction returned an unexpected type".into()))
+}
+
 /// Everything idpool persists.
-pub trait Store: PoolStore + RoleStore + ProviderStore + KeyStore {}
-impl<T: PoolStore + RoleStore + ProviderStore + KeyStore> Store for T {}
+pub trait Store: PoolStore + RoleStore + ProviderStore + KeyStore + IdentityStore {}
+impl<T: PoolStore + RoleStore + ProviderStore + KeyStore + IdentityStore> Store for T {}
 
 /// The engines a store URL can name; engines not built in are still named so that the error
 /// says so instead of "unknown scheme".

@@ -1,25 +1,30 @@
 //! The SQLite engine: WAL, `synchronous=FULL`, one writer and pooled readers (design.md "Storage").
 //!
-//! SQLite calls block, so every call runs on tokio's blocking pool. Writes go through the single
-//! writer connection inside `BEGIN IMMEDIATE` transactions, which also serialises them against
-//! other processes sharing the file. Reads use their own connections; in WAL mode each read
-//! transaction sees every transaction committed before it began, so a read that follows an
-//! acknowledged write always sees it.
+//! SQLite calls block. Writes go to the one writing connection, owned by a thread of its own
+//! that commits queued writes together in `BEGIN IMMEDIATE` transactions (see [`writer`]);
+//! the immediate lock also serialises them against other processes sharing the file. Reads run
+//! on tokio's blocking pool over their own connections; in WAL mode each read transaction sees
+//! every transaction committed before it began, so a read that follows an acknowledged write
+//! always sees it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-use tokio::sync::{Mutex as AsyncMutex, Semaphore};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use tokio::sync::Semaphore;
 
 use crate::{StoreError, StoreResult};
 
+mod identities;
 mod keys;
 mod migrate;
 mod pools;
 mod providers;
 mod roles;
+mod writer;
+
+use writer::Writer;
 
 /// How long a connection waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,13 +33,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const READERS: usize = 4;
 
 /// Room for every distinct statement the engine prepares, so none is prepared twice.
-const STATEMENT_CACHE: usize = 64;
+const STATEMENT_CACHE: usize = 128;
 
 /// A store in one SQLite database file (or in memory, for tests).
 pub struct SqliteStore {
-    writer: Arc<AsyncMutex<Connection>>,
-    /// `None` for an in-memory database, whose only connection is the writer.
+    /// `None` for an in-memory database, whose only connection is the writer's.
+    /// Declared before the writer so that idle readers close first and the writer, normally
+    /// the last connection, checkpoints the WAL into the database file as it closes.
     readers: Option<Arc<ReaderPool>>,
+    writer: Writer,
     location: PathBuf,
 }
 
@@ -76,12 +83,12 @@ impl SqliteStore {
         })
         .await?;
         Ok(SqliteStore {
-            writer: Arc::new(AsyncMutex::new(writer)),
             readers: Some(Arc::new(ReaderPool {
                 path: path.clone(),
                 slots: Arc::new(Semaphore::new(READERS)),
                 idle: Mutex::new(Vec::with_capacity(READERS)),
             })),
+            writer: Writer::start(writer)?,
             location: path,
         })
     }
@@ -96,41 +103,65 @@ impl SqliteStore {
         })
         .await?;
         Ok(SqliteStore {
-            writer: Arc::new(AsyncMutex::new(writer)),
             readers: None,
+            writer: Writer::start(writer)?,
             location: PathBuf::from(":memory:"),
         })
     }
 
-    /// Runs `f` in an immediate transaction on the writer and commits if it returns `Ok`.
+    /// Runs `f` in a write transaction on the writer thread and answers once it is durably
+    /// committed; an `Err` from `f` undoes everything `f` wrote.
     ///
-    /// Once started, the transaction finishes even if the caller stops waiting, so a write is
-    /// either wholly applied or not at all.
+    /// Once queued, the write finishes even if the caller stops waiting, so it is either
+    /// wholly applied or not at all.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let mut conn = Arc::clone(&self.writer).lock_owned().await;
-        blocking(move || in_transaction(&mut conn, TransactionBehavior::Immediate, f)).await
+        self.writer.run(f).await
     }
 
     /// Runs `f` in a read transaction, so that several statements see one snapshot.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let Some(pool) = &self.readers else {
-            let mut conn = Arc::clone(&self.writer).lock_owned().await;
-            return blocking(move || in_transaction(&mut conn, TransactionBehavior::Deferred, f))
-                .await;
-        };
-        let permit = Arc::clone(&pool.slots)
+        match &self.readers {
+            Some(pool) => {
+                pool.run(move |conn| in_transaction(conn, TransactionBehavior::Deferred, f))
+                    .await
+            }
+            None => self.writer.run(f).await,
+        }
+    }
+
+    /// Runs `f`, which must run a single statement, without a transaction of its own: one
+    /// statement already reads one snapshot, and BEGIN and COMMIT would double the work.
+    async fn read_statement<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        match &self.readers {
+            Some(pool) => pool.run(move |conn| f(conn)).await,
+            None => self.writer.run(f).await,
+        }
+    }
+}
+
+impl ReaderPool {
+    async fn run<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.slots)
             .acquire_owned()
             .await
             .map_err(StoreError::backend)?;
-        let pool = Arc::clone(pool);
+        let pool = Arc::clone(self);
         blocking(move || {
             let _permit = permit;
             let idle = lock(&pool.idle).pop();
@@ -139,7 +170,7 @@ impl SqliteStore {
                 Some(conn) => conn,
                 None => open_reader(&pool.path)?,
             };
-            let result = in_transaction(&mut conn, TransactionBehavior::Deferred, f);
+            let result = f(&mut conn);
             lock(&pool.idle).push(conn);
             result
         })
@@ -160,7 +191,7 @@ where
 fn in_transaction<T>(
     conn: &mut Connection,
     behavior: TransactionBehavior,
-    f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+    f: impl FnOnce(&Connection) -> StoreResult<T>,
 ) -> StoreResult<T> {
     let tx = conn.transaction_with_behavior(behavior).map_err(db_err)?;
     // On error the transaction is dropped, which rolls it back.

@@ -4,12 +4,15 @@
 //! data, and more than once. The quota checks count the pools in the store, so nothing else
 //! may create or delete pools while they run; [`run_all`] runs the checks one after another.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{
-    KeyRow, OidcProviderRow, PoolRow, RoleRow, SamlProviderRow, Store, StoreError, StoreResult,
-    iam_name_key,
+    DeveloperLink, IdentityRow, IdentityTx, KeyRow, LoginLink, OidcProviderRow, PoolRow, RoleRow,
+    SamlProviderRow, Store, StoreError, StoreResult, iam_name_key, transact,
 };
 
 /// Runs every check, in order.
@@ -28,6 +31,15 @@ pub async fn run_all(store: &dyn Store) {
     saml_providers(store).await;
     unicode_and_large_documents(store).await;
     keys(store).await;
+    identity_round_trip(store).await;
+    identity_logins(store).await;
+    identity_developer_users(store).await;
+    identity_merge(store).await;
+    identity_delete(store).await;
+    identity_failed_body_rolls_back(store).await;
+    identity_pagination(store).await;
+    identity_pool_deletion(store).await;
+    identity_find_or_create_race(store).await;
 }
 
 /// A name no earlier call in any process has returned: label, process, time and a counter.
@@ -931,4 +943,897 @@ pub async fn keys(store: &dyn Store) {
     for (kind, id) in left {
         ok(store.delete_key(&kind, id).await, "delete_key");
     }
+}
+
+/// Polls every future until all are done, so their store calls overlap; results in order.
+async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (future, slot) in pending.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *slot = Some(value),
+                    Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}
+
+/// A new pool for one check, created without regard to the quota.
+async fn new_pool(store: &dyn Store, label: &str) -> String {
+    let id = pool_id(label);
+    ok(
+        store
+            .insert_pool(&pool(&id, label, 1, "{}"), u64::MAX)
+            .await,
+        "insert_pool",
+    );
+    id
+}
+
+fn identity_id(label: &str) -> String {
+    format!("us-east-1:{}", unique(label))
+}
+
+fn login(provider: &str, subject: &str) -> LoginLink {
+    LoginLink {
+        provider: provider.to_owned(),
+        subject: subject.to_owned(),
+    }
+}
+
+fn developer(provider: &str, user_id: &str) -> DeveloperLink {
+    DeveloperLink {
+        provider: provider.to_owned(),
+        user_id: user_id.to_owned(),
+    }
+}
+
+/// Runs one statement of [`IdentityTx`] in a transaction of its own.
+async fn tx<T, F>(store: &dyn Store, mut statement: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn IdentityTx) -> StoreResult<T> + Send + 'static,
+{
+    transact(store, move |tx| statement(tx)).await
+}
+
+async fn create_identity(store: &dyn Store, pool_id: &str, label: &str, now_ms: i64) -> String {
+    let id = identity_id(label);
+    let (i, p) = (id.clone(), pool_id.to_owned());
+    ok(
+        tx(store, move |tx| tx.insert_identity(&i, &p, now_ms)).await,
+        "insert_identity",
+    );
+    id
+}
+
+async fn stored_identity(store: &dyn Store, id: &str) -> IdentityRow {
+    match ok(store.get_identity(id).await, "get_identity") {
+        Some(row) => row,
+        None => panic!("identity {id} is missing"),
+    }
+}
+
+async fn link_login(store: &dyn Store, id: &str, link: &LoginLink, now_ms: i64) -> StoreResult<()> {
+    let (id, link) = (id.to_owned(), link.clone());
+    tx(store, move |tx| tx.link_login(&id, &link, now_ms)).await
+}
+
+async fn link_developer(
+    store: &dyn Store,
+    id: &str,
+    link: &DeveloperLink,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let (id, link) = (id.to_owned(), link.clone());
+    tx(store, move |tx| tx.link_developer_user(&id, &link, now_ms)).await
+}
+
+async fn owner_of_login(store: &dyn Store, pool_id: &str, link: &LoginLink) -> Option<String> {
+    let (p, link) = (pool_id.to_owned(), link.clone());
+    ok(
+        tx(store, move |tx| {
+            tx.identity_by_login(&p, &link.provider, &link.subject)
+        })
+        .await,
+        "identity_by_login",
+    )
+}
+
+async fn owner_of_developer_user(
+    store: &dyn Store,
+    pool_id: &str,
+    link: &DeveloperLink,
+) -> Option<String> {
+    let (p, link) = (pool_id.to_owned(), link.clone());
+    ok(
+        tx(store, move |tx| {
+            tx.identity_by_developer_user(&p, &link.provider, &link.user_id)
+        })
+        .await,
+        "identity_by_developer_user",
+    )
+}
+
+/// Insert and read back an identity, in and out of a transaction; missing pool; duplicate id.
+pub async fn identity_round_trip(store: &dyn Store) {
+    let pool_a = new_pool(store, "identity-a").await;
+    let pool_b = new_pool(store, "identity-b").await;
+    let missing_pool = pool_id("identity-missing");
+    let id = identity_id("round-trip");
+
+    let (i, a, gone) = (id.clone(), pool_a.clone(), missing_pool.clone());
+    let inside = ok(
+        transact(store, move |tx| {
+            assert!(tx.pool_exists(&a)?, "pool_exists of an existing pool");
+            assert!(!tx.pool_exists(&gone)?, "pool_exists of a missing pool");
+            assert_eq!(tx.get_identity(&i)?, None, "identity before its insert");
+            tx.insert_identity(&i, &a, 1_000)?;
+            tx.get_identity(&i)
+        })
+        .await,
+        "transaction inserting an identity",
+    );
+    let expected = IdentityRow {
+        id: id.clone(),
+        pool_id: pool_a.clone(),
+        created_ms: 1_000,
+        modified_ms: 1_000,
+        disabled: false,
+        logins: Vec::new(),
+        developer_users: Vec::new(),
+    };
+    assert_eq!(
+        inside,
+        Some(expected.clone()),
+        "read back inside the transaction"
+    );
+    assert_eq!(
+        stored_identity(store, &id).await,
+        expected,
+        "read back afterwards"
+    );
+
+    let orphan = identity_id("orphan");
+    let (o, gone) = (orphan.clone(), missing_pool.clone());
+    assert_err!(
+        tx(store, move |tx| tx.insert_identity(&o, &gone, 1)).await,
+        StoreError::NotFound,
+        "insert_identity into a missing pool"
+    );
+    assert_eq!(ok(store.get_identity(&orphan).await, "get_identity"), None);
+
+    for (pool, what) in [(&pool_a, "same pool"), (&pool_b, "another pool")] {
+        let (i, p) = (id.clone(), pool.clone());
+        assert_err!(
+            tx(store, move |tx| tx.insert_identity(&i, &p, 2_000)).await,
+            StoreError::Conflict,
+            format!("insert_identity with a taken id into the {what}")
+        );
+    }
+    assert_eq!(
+        stored_identity(store, &id).await,
+        expected,
+        "a refused insert must not change the stored identity"
+    );
+    assert_eq!(
+        ok(
+            store.get_identity(&identity_id("absent")).await,
+            "get_identity"
+        ),
+        None
+    );
+    for pool in [&pool_a, &pool_b] {
+        assert!(ok(store.delete_pool(pool).await, "delete_pool"));
+    }
+}
+
+/// Logins: one owner per (pool, provider, subject), one login per provider, unlinking.
+pub async fn identity_logins(store: &dyn Store) {
+    let pool_a = new_pool(store, "logins-a").await;
+    let pool_b = new_pool(store, "logins-b").await;
+    let a1 = create_identity(store, &pool_a, "login-a1", 1_000).await;
+    let a2 = create_identity(store, &pool_a, "login-a2", 1_000).await;
+    let b1 = create_identity(store, &pool_b, "login-b1", 1_000).await;
+    let subject = unique("subject");
+    let google = login("accounts.google.com", &subject);
+    let user_pool = login(
+        "cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+        &subject,
+    );
+
+    // Linked out of provider order, so that insertion order cannot pass for it.
+    ok(
+        link_login(store, &a1, &user_pool, 2_000).await,
+        "link user pool",
+    );
+    ok(link_login(store, &a1, &google, 2_001).await, "link google");
+    let row = stored_identity(store, &a1).await;
+    assert_eq!(
+        row.logins,
+        [google.clone(), user_pool.clone()],
+        "logins by provider"
+    );
+    assert_eq!((row.created_ms, row.modified_ms), (1_000, 2_001));
+
+    assert_err!(
+        link_login(store, &a2, &google, 3_000).await,
+        StoreError::Conflict,
+        "link_login of a login another identity of the pool holds"
+    );
+    assert_err!(
+        link_login(store, &a1, &google, 3_000).await,
+        StoreError::Conflict,
+        "link_login of a login the identity already holds"
+    );
+    assert_err!(
+        link_login(
+            store,
+            &a1,
+            &login("accounts.google.com", "other-user"),
+            3_000
+        )
+        .await,
+        StoreError::Conflict,
+        "link_login of a second user of one provider"
+    );
+    assert_err!(
+        link_login(
+            store,
+            &identity_id("absent"),
+            &login("x.example", "s"),
+            3_000
+        )
+        .await,
+        StoreError::NotFound,
+        "link_login to a missing identity"
+    );
+    let a2_row = stored_identity(store, &a2).await;
+    assert!(a2_row.logins.is_empty(), "refused links must leave nothing");
+    assert_eq!(a2_row.modified_ms, 1_000);
+    assert_eq!(
+        stored_identity(store, &a1).await,
+        row,
+        "refusals leave a1 alone"
+    );
+
+    ok(
+        link_login(store, &b1, &google, 3_000).await,
+        "the same login in another pool",
+    );
+    assert_eq!(
+        owner_of_login(store, &pool_a, &google).await,
+        Some(a1.clone())
+    );
+    assert_eq!(
+        owner_of_login(store, &pool_b, &google).await,
+        Some(b1.clone())
+    );
+    assert_eq!(
+        owner_of_login(store, &pool_a, &login("accounts.google.com", "nobody")).await,
+        None
+    );
+    assert_eq!(
+        owner_of_login(store, &pool_a, &login("graph.facebook.com", &subject)).await,
+        None,
+        "the subject alone does not find a login"
+    );
+
+    let unlink = |id: &str, provider: &str, now_ms: i64| {
+        let (id, provider) = (id.to_owned(), provider.to_owned());
+        tx(store, move |tx| tx.unlink_login(&id, &provider, now_ms))
+    };
+    assert!(
+        !ok(
+            unlink(&a2, "accounts.google.com", 4_000).await,
+            "unlink_login"
+        ),
+        "a2 never held a google login"
+    );
+    assert_eq!(stored_identity(store, &a2).await.modified_ms, 1_000);
+    assert!(ok(
+        unlink(&a1, "accounts.google.com", 4_000).await,
+        "unlink_login"
+    ));
+    assert!(!ok(
+        unlink(&a1, "accounts.google.com", 4_001).await,
+        "unlink twice"
+    ));
+    let row = stored_identity(store, &a1).await;
+    assert_eq!(row.logins, std::slice::from_ref(&user_pool));
+    assert_eq!(
+        row.modified_ms, 4_000,
+        "unlinking modifies; a no-op does not"
+    );
+    assert_eq!(owner_of_login(store, &pool_a, &google).await, None);
+    assert_eq!(
+        owner_of_login(store, &pool_b, &google).await,
+        Some(b1.clone()),
+        "unlinking in one pool leaves the other pool alone"
+    );
+    ok(
+        link_login(store, &a2, &google, 5_000).await,
+        "an unlinked login is free again",
+    );
+    assert_eq!(
+        owner_of_login(store, &pool_a, &google).await,
+        Some(a2.clone())
+    );
+    for pool in [&pool_a, &pool_b] {
+        assert!(ok(store.delete_pool(pool).await, "delete_pool"));
+    }
+}
+
+/// Developer users: unique per (pool, provider, user id), several per identity, unlinking.
+pub async fn identity_developer_users(store: &dyn Store) {
+    let pool_a = new_pool(store, "developer-a").await;
+    let pool_b = new_pool(store, "developer-b").await;
+    let a1 = create_identity(store, &pool_a, "developer-a1", 1_000).await;
+    let a2 = create_identity(store, &pool_a, "developer-a2", 1_000).await;
+    let b1 = create_identity(store, &pool_b, "developer-b1", 1_000).await;
+    let user = unique("user");
+    let first = developer("login.example.dev", &format!("{user}-a"));
+    let second = developer("login.example.dev", &format!("{user}-b"));
+
+    ok(
+        link_developer(store, &a1, &second, 2_000).await,
+        "link second",
+    );
+    ok(
+        link_developer(store, &a1, &first, 2_001).await,
+        "link first",
+    );
+    let row = stored_identity(store, &a1).await;
+    assert_eq!(
+        row.developer_users,
+        [first.clone(), second.clone()],
+        "ordered by user id"
+    );
+    assert!(row.logins.is_empty(), "developer users are not logins");
+    assert_eq!(row.modified_ms, 2_001);
+
+    assert_err!(
+        link_developer(store, &a2, &first, 3_000).await,
+        StoreError::Conflict,
+        "link_developer_user of a user another identity holds"
+    );
+    assert_err!(
+        link_developer(store, &a1, &first, 3_000).await,
+        StoreError::Conflict,
+        "link_developer_user of a user the identity holds"
+    );
+    assert_err!(
+        link_developer(store, &identity_id("absent"), &developer("d", "u"), 3_000).await,
+        StoreError::NotFound,
+        "link_developer_user to a missing identity"
+    );
+    let other_provider = developer("other.example.dev", &first.user_id);
+    ok(
+        link_developer(store, &a2, &other_provider, 3_000).await,
+        "the same user id of another provider",
+    );
+    ok(
+        link_developer(store, &b1, &first, 3_000).await,
+        "the same user in another pool",
+    );
+    assert_eq!(
+        owner_of_developer_user(store, &pool_a, &first).await,
+        Some(a1.clone())
+    );
+    assert_eq!(
+        owner_of_developer_user(store, &pool_a, &other_provider).await,
+        Some(a2.clone())
+    );
+    assert_eq!(
+        owner_of_developer_user(store, &pool_b, &first).await,
+        Some(b1.clone())
+    );
+    assert_eq!(owner_of_developer_user(store, &pool_b, &second).await, None);
+
+    let unlink = |id: &str, link: &DeveloperLink, now_ms: i64| {
+        let (id, link) = (id.to_owned(), link.clone());
+        tx(store, move |tx| {
+            tx.unlink_developer_user(&id, &link, now_ms)
+        })
+    };
+    assert!(
+        !ok(unlink(&a2, &first, 4_000).await, "unlink_developer_user"),
+        "a2 does not hold the user"
+    );
+    assert!(ok(
+        unlink(&a1, &first, 4_000).await,
+        "unlink_developer_user"
+    ));
+    assert!(!ok(unlink(&a1, &first, 4_001).await, "unlink twice"));
+    let row = stored_identity(store, &a1).await;
+    assert_eq!(row.developer_users, std::slice::from_ref(&second));
+    assert_eq!(row.modified_ms, 4_000);
+    assert_eq!(owner_of_developer_user(store, &pool_a, &first).await, None);
+    assert_eq!(
+        owner_of_developer_user(store, &pool_b, &first).await,
+        Some(b1.clone())
+    );
+    assert_eq!(
+        stored_identity(store, &a2).await.developer_users,
+        [other_provider],
+        "unlinking one provider's user leaves the other provider's alone"
+    );
+    for pool in [&pool_a, &pool_b] {
+        assert!(ok(store.delete_pool(pool).await, "delete_pool"));
+    }
+}
+
+/// A merge (move_links, then set_disabled) leaves every link on the survivor.
+pub async fn identity_merge(store: &dyn Store) {
+    let pool_id = new_pool(store, "merge").await;
+    let other_pool = new_pool(store, "merge-other").await;
+    let survivor = create_identity(store, &pool_id, "survivor", 1_000).await;
+    let victim = create_identity(store, &pool_id, "victim", 1_100).await;
+    let tag = unique("merge");
+    let google = login("accounts.google.com", &format!("{tag}-g"));
+    let facebook = login("graph.facebook.com", &format!("{tag}-f"));
+    let dev = |n: u32| developer("login.example.dev", &format!("{tag}-u{n}"));
+    ok(
+        link_login(store, &survivor, &google, 1_200).await,
+        "link google",
+    );
+    ok(
+        link_developer(store, &survivor, &dev(2), 1_200).await,
+        "link u2",
+    );
+    ok(
+        link_login(store, &victim, &facebook, 1_300).await,
+        "link facebook",
+    );
+    ok(
+        link_developer(store, &victim, &dev(1), 1_300).await,
+        "link u1",
+    );
+    ok(
+        link_developer(store, &victim, &dev(3), 1_300).await,
+        "link u3",
+    );
+
+    let (from, to) = (victim.clone(), survivor.clone());
+    ok(
+        transact(store, move |tx| {
+            tx.move_links(&from, &to, 5_000)?;
+            tx.set_disabled(&from, true, 5_000)
+        })
+        .await,
+        "merge",
+    );
+    let merged = stored_identity(store, &survivor).await;
+    assert_eq!(merged.logins, [google.clone(), facebook.clone()]);
+    assert_eq!(merged.developer_users, [dev(1), dev(2), dev(3)]);
+    assert_eq!(
+        (merged.disabled, merged.modified_ms, merged.created_ms),
+        (false, 5_000, 1_000)
+    );
+    let disabled = stored_identity(store, &victim).await;
+    assert!(disabled.disabled, "the merged identity is disabled");
+    assert!(disabled.logins.is_empty() && disabled.developer_users.is_empty());
+    assert_eq!((disabled.modified_ms, disabled.created_ms), (5_000, 1_100));
+    assert_eq!(
+        owner_of_login(store, &pool_id, &facebook).await,
+        Some(survivor.clone())
+    );
+    assert_eq!(
+        owner_of_developer_user(store, &pool_id, &dev(3)).await,
+        Some(survivor.clone())
+    );
+
+    // Two google users on one identity are refused, and the refusal undoes the whole body.
+    let rival = create_identity(store, &pool_id, "rival", 6_000).await;
+    let rival_google = login("accounts.google.com", &format!("{tag}-g2"));
+    ok(
+        link_login(store, &rival, &rival_google, 6_000).await,
+        "link rival google",
+    );
+    ok(
+        link_developer(store, &rival, &dev(4), 6_000).await,
+        "link u4",
+    );
+    let (from, to) = (rival.clone(), survivor.clone());
+    assert_err!(
+        transact(store, move |tx| {
+            tx.set_disabled(&from, true, 7_000)?;
+            tx.move_links(&from, &to, 7_000)
+        })
+        .await,
+        StoreError::Conflict,
+        "move_links giving an identity two users of one provider"
+    );
+    let rival_row = stored_identity(store, &rival).await;
+    assert!(
+        !rival_row.disabled,
+        "a failed body's earlier writes are undone"
+    );
+    assert_eq!(
+        (rival_row.logins.len(), rival_row.developer_users.len()),
+        (1, 1)
+    );
+    assert_eq!(stored_identity(store, &survivor).await, merged);
+
+    let absent = identity_id("absent");
+    let stranger = create_identity(store, &other_pool, "stranger", 1).await;
+    for (from, to, what) in [
+        (&absent, &survivor, "from a missing identity"),
+        (&survivor, &absent, "to a missing identity"),
+        (&rival, &stranger, "to an identity of another pool"),
+    ] {
+        let (f, t) = (from.clone(), to.clone());
+        assert_err!(
+            tx(store, move |tx| tx.move_links(&f, &t, 8_000)).await,
+            StoreError::NotFound,
+            format!("move_links {what}")
+        );
+    }
+    let a = absent.clone();
+    assert_err!(
+        tx(store, move |tx| tx.set_disabled(&a, true, 8_000)).await,
+        StoreError::NotFound,
+        "set_disabled of a missing identity"
+    );
+    let v = victim.clone();
+    ok(
+        tx(store, move |tx| tx.set_disabled(&v, false, 9_000)).await,
+        "set_disabled(false)",
+    );
+    let enabled = stored_identity(store, &victim).await;
+    assert_eq!((enabled.disabled, enabled.modified_ms), (false, 9_000));
+    for pool in [&pool_id, &other_pool] {
+        assert!(ok(store.delete_pool(pool).await, "delete_pool"));
+    }
+}
+
+/// Deleting an identity removes it with its links, which become free.
+pub async fn identity_delete(store: &dyn Store) {
+    let pool_id = new_pool(store, "delete-identity").await;
+    let doomed = create_identity(store, &pool_id, "doomed", 1).await;
+    let kept = create_identity(store, &pool_id, "kept", 1).await;
+    let google = login("accounts.google.com", &unique("doomed"));
+    let user = developer("login.example.dev", &unique("doomed"));
+    ok(link_login(store, &doomed, &google, 2).await, "link_login");
+    ok(
+        link_developer(store, &doomed, &user, 2).await,
+        "link_developer_user",
+    );
+    let kept_row = stored_identity(store, &kept).await;
+
+    let delete = |id: &str| {
+        let id = id.to_owned();
+        tx(store, move |tx| tx.delete_identity(&id))
+    };
+    assert!(ok(delete(&doomed).await, "delete_identity"));
+    assert!(!ok(delete(&doomed).await, "delete_identity twice"));
+    assert_eq!(ok(store.get_identity(&doomed).await, "get_identity"), None);
+    assert_eq!(owner_of_login(store, &pool_id, &google).await, None);
+    assert_eq!(owner_of_developer_user(store, &pool_id, &user).await, None);
+    assert_eq!(stored_identity(store, &kept).await, kept_row);
+    ok(
+        link_login(store, &kept, &google, 3).await,
+        "relink a freed login",
+    );
+    ok(
+        link_developer(store, &kept, &user, 3).await,
+        "relink a freed user",
+    );
+    assert!(ok(store.delete_pool(&pool_id).await, "delete_pool"));
+}
+
+/// A body returning `Err` keeps none of its writes, while bodies committed beside it keep
+/// all of theirs.
+pub async fn identity_failed_body_rolls_back(store: &dyn Store) {
+    let pool_id = new_pool(store, "rollback").await;
+    let existing = create_identity(store, &pool_id, "existing", 1).await;
+    let held = login("accounts.google.com", &unique("held"));
+    ok(link_login(store, &existing, &held, 2).await, "link_login");
+    let existing_row = stored_identity(store, &existing).await;
+
+    let attempts: Vec<(String, LoginLink, bool)> = (0..12)
+        .map(|n| {
+            let id = identity_id(&format!("attempt-{n}"));
+            let link = login("graph.facebook.com", &unique(&format!("attempt-{n}")));
+            (id, link, n % 2 == 0)
+        })
+        .collect();
+    let results = join_all(attempts.iter().map(|(id, link, succeed)| {
+        let (id, link, succeed) = (id.clone(), link.clone(), *succeed);
+        let (pool, other) = (pool_id.clone(), existing.clone());
+        transact(store, move |tx| {
+            tx.insert_identity(&id, &pool, 10)?;
+            tx.link_login(&id, &link, 10)?;
+            tx.link_developer_user(&id, &developer("login.example.dev", &link.subject), 10)?;
+            if succeed {
+                return Ok(id.clone());
+            }
+            // Writes to an identity that existed before must be undone too.
+            tx.unlink_login(&other, "accounts.google.com", 11)?;
+            tx.set_disabled(&other, true, 11)?;
+            Err(StoreError::LimitExceeded)
+        })
+    }))
+    .await;
+    for ((id, link, succeed), result) in attempts.iter().zip(results) {
+        let stored = ok(store.get_identity(id).await, "get_identity");
+        if *succeed {
+            assert_eq!(ok(result, "succeeding body").as_str(), id.as_str());
+            let row = stored.expect("a committed identity exists");
+            assert_eq!(row.logins, std::slice::from_ref(link));
+            assert_eq!(
+                owner_of_login(store, &pool_id, link).await,
+                Some(id.clone())
+            );
+        } else {
+            assert_err!(result, StoreError::LimitExceeded, "failing body");
+            assert_eq!(stored, None, "a failed body's identity must not exist");
+            assert_eq!(owner_of_login(store, &pool_id, link).await, None);
+            let user = developer("login.example.dev", &link.subject);
+            assert_eq!(owner_of_developer_user(store, &pool_id, &user).await, None);
+        }
+    }
+    assert_eq!(
+        stored_identity(store, &existing).await,
+        existing_row,
+        "failed bodies must not change an existing identity"
+    );
+
+    // A store error inside the body, passed on, undoes the writes before it as well.
+    let id = identity_id("conflicting");
+    let (i, p, taken) = (id.clone(), pool_id.clone(), held.clone());
+    assert_err!(
+        transact(store, move |tx| {
+            tx.insert_identity(&i, &p, 20)?;
+            tx.link_login(&i, &taken, 20)
+        })
+        .await,
+        StoreError::Conflict,
+        "linking a held login"
+    );
+    assert_eq!(ok(store.get_identity(&id).await, "get_identity"), None);
+    assert!(ok(store.delete_pool(&pool_id).await, "delete_pool"));
+}
+
+/// Walks every identity of a pool with pages of `page`, checking that pages respect the limit.
+async fn all_identities(
+    store: &dyn Store,
+    pool_id: &str,
+    page: u32,
+    hide_disabled: bool,
+) -> Vec<IdentityRow> {
+    const MAX_PAGES: usize = 10_000;
+    let mut seen: Vec<IdentityRow> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let after = seen.last().map(|row| row.id.as_str());
+        let batch = ok(
+            store
+                .list_identities(pool_id, after, page, hide_disabled)
+                .await,
+            "list_identities",
+        );
+        assert!(
+            batch.len() <= page as usize,
+            "list_identities returned {} rows for a limit of {page}",
+            batch.len()
+        );
+        if batch.is_empty() {
+            return seen;
+        }
+        seen.extend(batch);
+    }
+    panic!("list_identities with pages of {page} did not finish within {MAX_PAGES} pages");
+}
+
+/// Listing visits every identity of the pool exactly once, in id order, for any page size,
+/// with and without the disabled ones.
+pub async fn identity_pagination(store: &dyn Store) {
+    let pool_id = new_pool(store, "identity-pages").await;
+    let neighbour = new_pool(store, "identity-pages-other").await;
+    let prefix = identity_id("page");
+    const COUNT: usize = 23;
+    // Inserted out of order, so that insertion order cannot pass for id order.
+    let order: Vec<usize> = (0..COUNT).map(|i| (i * 7) % COUNT).collect();
+    for &i in &order {
+        let (id, p) = (format!("{prefix}-{i:02}"), pool_id.clone());
+        let disable = i % 3 == 1;
+        let with_login = i % 4 == 0;
+        ok(
+            transact(store, move |tx| {
+                tx.insert_identity(&id, &p, 100 + i as i64)?;
+                if with_login {
+                    tx.link_login(&id, &login("accounts.google.com", &id), 200)?;
+                    tx.link_developer_user(&id, &developer("login.example.dev", &id), 200)?;
+                }
+                if disable {
+                    tx.set_disabled(&id, true, 300)?;
+                }
+                Ok(())
+            })
+            .await,
+            "create a listed identity",
+        );
+    }
+    for n in 0..3 {
+        create_identity(store, &neighbour, &format!("neighbour-{n}"), 1).await;
+    }
+    let mut everything = Vec::with_capacity(COUNT);
+    for i in 0..COUNT {
+        everything.push(stored_identity(store, &format!("{prefix}-{i:02}")).await);
+    }
+    assert!(
+        everything.iter().any(|r| r.disabled) && everything.iter().any(|r| !r.logins.is_empty())
+    );
+
+    for hide_disabled in [false, true] {
+        let expected: Vec<IdentityRow> = everything
+            .iter()
+            .filter(|row| !(hide_disabled && row.disabled))
+            .cloned()
+            .collect();
+        for page in [1, 7, 60] {
+            let listed = all_identities(store, &pool_id, page, hide_disabled).await;
+            assert!(
+                listed == expected,
+                "pages of {page} (hide_disabled {hide_disabled}): expected ids {:?}, listed {:?}",
+                expected.iter().map(|r| &r.id).collect::<Vec<_>>(),
+                listed.iter().map(|r| &r.id).collect::<Vec<_>>()
+            );
+        }
+        let from_middle = ok(
+            store
+                .list_identities(&pool_id, Some(&everything[10].id), 3, hide_disabled)
+                .await,
+            "list_identities from the middle",
+        );
+        let want: Vec<&IdentityRow> = expected
+            .iter()
+            .filter(|r| r.id > everything[10].id)
+            .take(3)
+            .collect();
+        assert_eq!(
+            from_middle.iter().collect::<Vec<_>>(),
+            want,
+            "the cursor itself is excluded"
+        );
+    }
+    assert!(
+        ok(
+            store.list_identities(&pool_id, None, 0, false).await,
+            "limit 0"
+        )
+        .is_empty(),
+        "a limit of zero lists nothing"
+    );
+    let last = &everything[COUNT - 1].id;
+    assert!(
+        ok(
+            store.list_identities(&pool_id, Some(last), 60, false).await,
+            "after last"
+        )
+        .is_empty()
+    );
+    assert!(
+        ok(
+            store
+                .list_identities(&self::pool_id("no-such-pool"), None, 60, false)
+                .await,
+            "list_identities of a missing pool"
+        )
+        .is_empty()
+    );
+    for pool in [&pool_id, &neighbour] {
+        assert!(ok(store.delete_pool(pool).await, "delete_pool"));
+    }
+}
+
+/// Deleting a pool deletes its identities and frees their links for a pool of the same id.
+pub async fn identity_pool_deletion(store: &dyn Store) {
+    let pool_id = new_pool(store, "identity-doomed").await;
+    let neighbour = new_pool(store, "identity-survives").await;
+    let google = login("accounts.google.com", &unique("doomed-pool"));
+    let user = developer("login.example.dev", &unique("doomed-pool"));
+    let mut doomed = Vec::new();
+    for n in 0..3 {
+        doomed.push(create_identity(store, &pool_id, &format!("doomed-{n}"), 1).await);
+    }
+    ok(
+        link_login(store, &doomed[0], &google, 2).await,
+        "link_login",
+    );
+    ok(
+        link_developer(store, &doomed[1], &user, 2).await,
+        "link_developer_user",
+    );
+    let kept = create_identity(store, &neighbour, "kept", 1).await;
+    ok(
+        link_login(store, &kept, &google, 2).await,
+        "link_login in the neighbour",
+    );
+    let kept_row = stored_identity(store, &kept).await;
+
+    assert!(ok(store.delete_pool(&pool_id).await, "delete_pool"));
+    for id in &doomed {
+        assert_eq!(
+            ok(store.get_identity(id).await, "get_identity"),
+            None,
+            "{id} outlived its pool"
+        );
+    }
+    assert_eq!(
+        stored_identity(store, &kept).await,
+        kept_row,
+        "another pool's identity"
+    );
+
+    // A new pool that happens to reuse the id starts empty.
+    ok(
+        store
+            .insert_pool(&pool(&pool_id, "again", 1, "{}"), u64::MAX)
+            .await,
+        "re-create",
+    );
+    assert!(
+        ok(
+            store.list_identities(&pool_id, None, 60, false).await,
+            "list"
+        )
+        .is_empty()
+    );
+    assert_eq!(owner_of_login(store, &pool_id, &google).await, None);
+    assert_eq!(owner_of_developer_user(store, &pool_id, &user).await, None);
+    let fresh = create_identity(store, &pool_id, "fresh", 3).await;
+    ok(
+        link_login(store, &fresh, &google, 3).await,
+        "the login is free again",
+    );
+    for pool in [&pool_id, &neighbour] {
+        assert!(ok(store.delete_pool(pool).await, "delete_pool"));
+    }
+}
+
+/// Many callers running "find the identity of this login, or create it" at once for the same
+/// login end up with one identity, and all of them see it.
+pub async fn identity_find_or_create_race(store: &dyn Store) {
+    const CALLERS: usize = 64;
+    let pool_id = new_pool(store, "race").await;
+    let google = login("accounts.google.com", &unique("racer"));
+    let results = join_all((0..CALLERS).map(|_| {
+        let (p, link) = (pool_id.clone(), google.clone());
+        transact(store, move |tx| {
+            if let Some(id) = tx.identity_by_login(&p, &link.provider, &link.subject)? {
+                return Ok(id);
+            }
+            let id = identity_id("raced");
+            tx.insert_identity(&id, &p, 1)?;
+            tx.link_login(&id, &link, 1)?;
+            Ok(id)
+        })
+    }))
+    .await;
+    let ids: Vec<String> = results
+        .into_iter()
+        .map(|r| ok(r, "find or create"))
+        .collect();
+    assert_eq!(ids.len(), CALLERS);
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "callers saw different identities for one login"
+    );
+    let listed = all_identities(store, &pool_id, 60, false).await;
+    assert_eq!(listed.len(), 1, "exactly one identity may be created");
+    assert_eq!(listed[0].id, ids[0]);
+    assert_eq!(listed[0].logins, [google]);
+    assert!(ok(store.delete_pool(&pool_id).await, "delete_pool"));
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use idpool_store::sqlite::SqliteStore;
 use idpool_store::testsuite::{self, unique};
-use idpool_store::{PoolRow, PoolStore, RoleRow, RoleStore, StoreError};
+use idpool_store::{
+    IdentityStore, LoginLink, PoolRow, PoolStore, RoleRow, RoleStore, StoreError, transact,
+};
 
 /// A directory under the system temp dir, removed when dropped (also when a test fails).
 struct TempDir(PathBuf);
@@ -331,13 +333,175 @@ async fn two_stores_on_one_file_share_the_quota() {
     }
 }
 
+fn google(subject: &str) -> LoginLink {
+    LoginLink {
+        provider: "accounts.google.com".to_owned(),
+        subject: subject.to_owned(),
+    }
+}
+
+/// "Find the identity of this login or create it", as GetId runs it.
+async fn find_or_create(store: &SqliteStore, pool_id: &str, link: &LoginLink) -> String {
+    let (pool_id, link) = (pool_id.to_owned(), link.clone());
+    transact(store, move |tx| {
+        if let Some(id) = tx.identity_by_login(&pool_id, &link.provider, &link.subject)? {
+            return Ok(id);
+        }
+        let id = format!("us-east-1:{}", unique("found"));
+        tx.insert_identity(&id, &pool_id, 1)?;
+        tx.link_login(&id, &link, 1)?;
+        Ok(id)
+    })
+    .await
+    .expect("find or create")
+}
+
+/// Two stores on one file stand for two processes: SQLite's file lock, not the writer
+/// thread, keeps them from creating two identities for one login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_create_one_identity_per_login() {
+    let dir = TempDir::new("two-stores-identity");
+    let path = dir.path().join("idpool.db");
+    let stores = [
+        Arc::new(SqliteStore::open(&path).await.expect("open first")),
+        Arc::new(SqliteStore::open(&path).await.expect("open second")),
+    ];
+    let pool_id = format!("us-east-1:{}", unique("shared-identities"));
+    stores[0]
+        .insert_pool(&pool(&pool_id, "{}"), u64::MAX)
+        .await
+        .expect("insert_pool");
+    let login = google(&unique("contested"));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..32 {
+        let store = Arc::clone(&stores[n % 2]);
+        let (pool_id, login) = (pool_id.clone(), login.clone());
+        tasks.spawn(async move { find_or_create(&store, &pool_id, &login).await });
+    }
+    let mut ids = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        ids.push(result.expect("task"));
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    for store in &stores {
+        let listed = store
+            .list_identities(&pool_id, None, 60, false)
+            .await
+            .expect("list_identities");
+        assert_eq!(listed.len(), 1, "one identity for one login");
+        assert_eq!(listed[0].logins, std::slice::from_ref(&login));
+    }
+}
+
+/// How many GetId-style guest inserts per second group commit reaches on a file with
+/// `synchronous=FULL`; printed, not asserted, since it measures the machine. Run it with
+/// `cargo test -p idpool-store --release -- --nocapture guest_identity_throughput_on_file`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_identity_throughput_on_file() {
+    const TASKS: usize = 8;
+    const RUN_FOR: Duration = Duration::from_secs(2);
+    /// Bounds the loop should the clock misbehave.
+    const MAX_PER_TASK: usize = 1_000_000;
+    let dir = TempDir::new("throughput");
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("idpool.db"))
+            .await
+            .expect("open"),
+    );
+    let pool_id = format!("us-east-1:{}", unique("throughput"));
+    store
+        .insert_pool(&pool(&pool_id, "{}"), u64::MAX)
+        .await
+        .expect("insert_pool");
+    let started = Instant::now();
+    let deadline = started + RUN_FOR;
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..TASKS {
+        let (store, pool_id) = (Arc::clone(&store), pool_id.clone());
+        tasks.spawn(async move {
+            let mut created = 0_usize;
+            while created < MAX_PER_TASK && Instant::now() < deadline {
+                let id = format!("us-east-1:guest-{task}-{created:07}");
+                let pool_id = pool_id.clone();
+                transact(&*store, move |tx| {
+                    if !tx.pool_exists(&pool_id)? {
+                        return Err(StoreError::NotFound);
+                    }
+                    tx.insert_identity(&id, &pool_id, 1)
+                })
+                .await
+                .expect("guest insert");
+                created += 1;
+            }
+            (task, created)
+        });
+    }
+    let mut per_task = [0_usize; TASKS];
+    while let Some(result) = tasks.join_next().await {
+        let (task, created) = result.expect("task");
+        per_task[task] = created;
+    }
+    let created: usize = per_task.iter().sum();
+    let elapsed = started.elapsed();
+    println!(
+        "guest identity inserts: {created} in {:.2} s = {:.0} transactions/s \
+         ({TASKS} tasks, group commit, synchronous=FULL)",
+        elapsed.as_secs_f64(),
+        created as f64 / elapsed.as_secs_f64()
+    );
+    let mut listed = 0;
+    let mut after: Option<String> = None;
+    for _ in 0..1_000_000 {
+        let page = store
+            .list_identities(&pool_id, after.as_deref(), 60, false)
+            .await
+            .expect("list_identities");
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        listed += page.len();
+    }
+    assert_eq!(listed, created, "every acknowledged identity is stored");
+
+    // The other side of the hot path: GetCredentialsForIdentity reads the identity.
+    const READ_FOR: Duration = Duration::from_secs(1);
+    let started = Instant::now();
+    let deadline = started + READ_FOR;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (task, &created) in per_task.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            let mut reads = 0_usize;
+            while reads < MAX_PER_TASK && Instant::now() < deadline {
+                let id = format!("us-east-1:guest-{task}-{:07}", reads % created);
+                let row = store.get_identity(&id).await.expect("get_identity");
+                assert!(row.is_some(), "{id} missing");
+                reads += 1;
+            }
+            reads
+        });
+    }
+    let mut reads = 0;
+    while let Some(result) = tasks.join_next().await {
+        reads += result.expect("task");
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "get_identity: {reads} in {:.2} s = {:.0} reads/s ({TASKS} tasks)",
+        elapsed.as_secs_f64(),
+        reads as f64 / elapsed.as_secs_f64()
+    );
+}
+
 const CRASH_CHILD_ENV: &str = "IDPOOL_CRASH_CHILD";
 const CRASH_DB_ENV: &str = "IDPOOL_CRASH_DB";
 const CRASH_TEST: &str = "a_killed_writer_loses_no_acknowledged_row";
 /// The child stops by itself after this many rows, so a failed kill cannot run forever.
 const CHILD_ROWS: usize = 200_000;
 /// The parent kills the child once it has seen this many acknowledgements.
-const KILL_AFTER: usize = 60;
+const KILL_AFTER: usize = 200;
+/// Tasks creating identities at once in the child, so that commits carry several.
+const CHILD_IDENTITY_TASKS: usize = 4;
+const CRASH_POOL: &str = "us-east-1:crash-identities";
 /// Marks the child's acknowledgements; libtest may print its own text on the same line.
 const ACK: &str = "IDPOOL-ACK ";
 
@@ -345,18 +509,38 @@ fn acknowledged(line: &str) -> Option<String> {
     line.find(ACK).map(|at| line[at + ACK.len()..].to_owned())
 }
 
-/// The child: inserts pools and roles and prints each id once its insert has returned.
+/// The child: inserts pools and roles in one task and identities with a login in several
+/// others, printing each once its write has returned.
 async fn crash_child(path: &Path) {
-    use std::io::Write;
-    let store = SqliteStore::open(path).await.expect("child open");
-    let mut out = std::io::stdout().lock();
+    let store = Arc::new(SqliteStore::open(path).await.expect("child open"));
+    store
+        .insert_pool(&pool(CRASH_POOL, "{}"), u64::MAX)
+        .await
+        .expect("insert crash pool");
+    for task in 0..CHILD_IDENTITY_TASKS {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            for n in 0..CHILD_ROWS {
+                let id = format!("us-east-1:crash-{task}-{n:06}");
+                let i = id.clone();
+                transact(&*store, move |tx| {
+                    tx.insert_identity(&i, CRASH_POOL, 1)?;
+                    tx.link_login(&i, &google(&i), 1)
+                })
+                .await
+                .expect("identity");
+                // println! writes whole lines, so tasks never interleave within one.
+                println!("{ACK}identity {id}");
+            }
+        });
+    }
     for n in 0..CHILD_ROWS {
         let id = format!("us-east-1:crash-{n:06}");
         store
             .insert_pool(&pool(&id, &"x".repeat(512)), u64::MAX)
             .await
             .expect("insert_pool");
-        writeln!(out, "{ACK}pool {id}").expect("stdout");
+        println!("{ACK}pool {id}");
         let role = RoleRow {
             name: format!("Crash-{n:06}"),
             id: format!("AROACRASH{n:06}"),
@@ -364,8 +548,7 @@ async fn crash_child(path: &Path) {
             document: "{}".to_owned(),
         };
         store.insert_role(&role).await.expect("insert_role");
-        writeln!(out, "{ACK}role {}", role.name).expect("stdout");
-        out.flush().expect("flush");
+        println!("{ACK}role {}", role.name);
     }
 }
 
@@ -428,11 +611,21 @@ async fn a_killed_writer_loses_no_acknowledged_row() {
         "child finished before the kill"
     );
 
+    assert!(
+        acked.iter().any(|a| a.starts_with("identity "))
+            && acked.iter().any(|a| a.starts_with("pool ")),
+        "the child acknowledged identities and pools"
+    );
+
     let store = SqliteStore::open(&path).await.expect("reopen after crash");
     for entry in &acked {
         let found = match entry.split_once(' ') {
             Some(("pool", id)) => store.get_pool(id).await.expect("get_pool").is_some(),
             Some(("role", name)) => store.get_role(name).await.expect("get_role").is_some(),
+            Some(("identity", id)) => {
+                let row = store.get_identity(id).await.expect("get_identity");
+                row.is_some_and(|row| row.pool_id == CRASH_POOL && row.logins == [google(id)])
+            }
             _ => panic!("unexpected acknowledgement {entry:?}"),
         };
         assert!(found, "acknowledged {entry} lost in the crash");

@@ -10,38 +10,45 @@ CREATE TABLE pools (
     document    TEXT    NOT NULL
 ) STRICT;
 
+-- Identities and their links are WITHOUT ROWID tables: each is one b-tree on its natural key
+-- instead of a rowid b-tree plus a unique index, which saves a b-tree write per row on the
+-- GetId hot path.
 CREATE TABLE identities (
     id           TEXT    NOT NULL PRIMARY KEY,
     pool_id      TEXT    NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
     created_ms   INTEGER NOT NULL,
     modified_ms  INTEGER NOT NULL,
     disabled     INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
--- (pool_id, id) also serves ListIdentities, which pages through a pool by identity id.
+-- ListIdentities pages through a pool by identity id; with HideDisabled it walks the partial
+-- index, so a page costs the same however many merged-away identities the pool holds.
 CREATE INDEX identities_by_pool ON identities (pool_id, id);
+CREATE INDEX identities_enabled_by_pool ON identities (pool_id, id) WHERE disabled = 0;
 
--- A login is (pool, provider, subject), never the token: one login belongs to one identity.
+-- A login is (pool, provider, subject), never the token: one login belongs to one identity,
+-- and an identity holds at most one login per provider.
 CREATE TABLE identity_logins (
     pool_id      TEXT NOT NULL,
     provider     TEXT NOT NULL,
     subject      TEXT NOT NULL,
     identity_id  TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
-    UNIQUE (pool_id, provider, subject)
-) STRICT;
+    PRIMARY KEY (pool_id, provider, subject)
+) STRICT, WITHOUT ROWID;
 
-CREATE INDEX identity_logins_by_identity ON identity_logins (identity_id);
+CREATE UNIQUE INDEX identity_logins_by_identity ON identity_logins (identity_id, provider);
 
--- A pool has one developer provider name, so the user identifier alone is unique in it.
+-- A developer user is (pool, developer provider, user identifier); an identity may hold
+-- several.
 CREATE TABLE developer_users (
     pool_id      TEXT NOT NULL,
     provider     TEXT NOT NULL,
     user_id      TEXT NOT NULL,
     identity_id  TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
-    UNIQUE (pool_id, user_id)
-) STRICT;
+    PRIMARY KEY (pool_id, provider, user_id)
+) STRICT, WITHOUT ROWID;
 
-CREATE INDEX developer_users_by_identity ON developer_users (identity_id);
+CREATE INDEX developer_users_by_identity ON developer_users (identity_id, user_id);
 
 -- IAM role names are unique without regard to case: name_key is the folded name.
 CREATE TABLE roles (

@@ -1,12 +1,12 @@
 //! Identity pools in SQLite; quota and version checks inside one transaction (spec §2, §6).
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, changed, db_err};
 use crate::{PoolRow, PoolStore, PoolSummary, StoreError, StoreResult};
 
-fn pool_exists(tx: &Transaction<'_>, id: &str) -> StoreResult<bool> {
+pub(super) fn pool_exists(tx: &Connection, id: &str) -> StoreResult<bool> {
     tx.prepare_cached("SELECT 1 FROM pools WHERE id = ?1")
         .and_then(|mut stmt| stmt.exists([id]))
         .map_err(db_err)

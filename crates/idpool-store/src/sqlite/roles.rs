@@ -1,18 +1,18 @@
 //! IAM roles and inline policies in SQLite; names unique regardless of case (design.md "Storage").
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, changed, db_err};
 use crate::{RoleRow, RoleStore, StoreError, StoreResult, iam_name_key};
 
-fn role_exists(tx: &Transaction<'_>, key: &str) -> StoreResult<bool> {
+fn role_exists(tx: &Connection, key: &str) -> StoreResult<bool> {
     tx.prepare_cached("SELECT 1 FROM roles WHERE name_key = ?1")
         .and_then(|mut stmt| stmt.exists([key]))
         .map_err(db_err)
 }
 
-fn require_role(tx: &Transaction<'_>, key: &str) -> StoreResult<()> {
+fn require_role(tx: &Connection, key: &str) -> StoreResult<()> {
     if role_exists(tx, key)? {
         Ok(())
     } else {
