@@ -323,7 +323,7 @@ fn write_role(w: &mut XmlWriter, element: &str, role: &Role, view: RoleView) {
     if view != RoleView::Listed {
         if let Some(boundary) = &role.permissions_boundary {
             w.open("PermissionsBoundary");
-            w.leaf("PermissionsBoundaryType", "Policy");
+            w.leaf("PermissionsBoundaryType", "PermissionsBoundaryPolicy");
             w.leaf("PermissionsBoundaryArn", boundary);
             w.close("PermissionsBoundary");
         }
@@ -617,7 +617,7 @@ mod tests {
             url_decode(text(&body, "AssumeRolePolicyDocument").unwrap()),
             TRUST
         );
-        assert_eq!(text(&body, "PermissionsBoundaryType"), Some("Policy"));
+        assert_eq!(text(&body, "PermissionsBoundaryType"), Some("PermissionsBoundaryPolicy"));
         assert_eq!(text(&body, "Key"), Some("team"));
         // AWS leaves these out of CreateRole's answer.
         assert!(!body.contains("<Description>") && !body.contains("<MaxSessionDuration>"));
