@@ -115,7 +115,7 @@ impl KeyRing {
         KeyRing::from_rows(rows, region).expect("test key rows")
     }
 
-    fn from_rows(rows: &[KeyRow], region: &str) -> Result<KeyRing, KeyError> {
+    pub fn from_rows(rows: &[KeyRow], region: &str) -> Result<KeyRing, KeyError> {
         let mut ring = KeyRing {
             openid: Vec::new(),
             session: Vec::new(),

@@ -1,5 +1,6 @@
 //! The domain: identity pools, IAM roles and providers, and the operations on them (spec §2-4).
 
+pub mod authz;
 pub mod clock;
 pub mod cognito;
 pub mod iam;
@@ -7,6 +8,7 @@ pub mod keys;
 pub mod openid;
 pub mod policy;
 pub mod session;
+pub mod sts;
 
 use std::sync::Arc;
 
@@ -35,6 +37,38 @@ pub struct Core {
     pub account_id: String,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    /// Signing and sealing keys.
+    pub keys: Arc<keys::SharedKeyRing>,
+    /// `iss` of our OpenID tokens.
+    pub issuer: String,
+}
+
+/// What a [`Core`] is built from.
+pub struct CoreSettings {
+    pub region: String,
+    pub account_id: String,
+    pub limits: Limits,
+    pub issuer: String,
+}
+
+impl Core {
+    /// Loads (or creates) the key ring and assembles the context.
+    pub async fn new(
+        store: Arc<dyn idpool_store::Store>,
+        clock: Arc<dyn Clock>,
+        settings: CoreSettings,
+    ) -> Result<Core, keys::KeyError> {
+        let ring = keys::load_or_init(store.as_ref(), &settings.region, clock.now_ms()).await?;
+        Ok(Core {
+            store,
+            region: settings.region,
+            account_id: settings.account_id,
+            clock,
+            limits: settings.limits,
+            keys: Arc::new(keys::SharedKeyRing::new(ring)),
+            issuer: settings.issuer,
+        })
+    }
 }
 
 impl std::fmt::Debug for Core {

@@ -19,12 +19,15 @@ pub enum CognitoError {
     ConcurrentModification(String),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    InvalidIdentityPoolConfiguration(String),
+    #[error("{0}")]
+    DeveloperUserAlreadyRegistered(String),
+    #[error("{0}")]
+    ExternalService(String),
     /// The input could not be read as the operation's shape.
     #[error("the input could not be deserialized")]
     Serialization,
-    /// An operation of the model this build does not serve yet.
-    #[error("{0} is not available in this version of idpool")]
-    NotImplemented(&'static str),
     /// A failure of ours; the cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -44,7 +47,9 @@ impl CognitoError {
     pub fn to_wire(&self) -> WireError {
         let msg = self.to_string();
         match self {
-            CognitoError::InvalidParameter(_) => WireError::client("InvalidParameterException", msg),
+            CognitoError::InvalidParameter(_) => {
+                WireError::client("InvalidParameterException", msg)
+            }
             CognitoError::NotAuthorized(_) => WireError::client("NotAuthorizedException", msg),
             CognitoError::ResourceNotFound(_) => {
                 WireError::client("ResourceNotFoundException", msg)
@@ -59,10 +64,14 @@ impl CognitoError {
             CognitoError::TooManyRequests(_) => {
                 WireError::with_status(429, "TooManyRequestsException", msg)
             }
-            CognitoError::Serialization => WireError::client("SerializationException", ""),
-            CognitoError::NotImplemented(_) => {
-                WireError::client("UnsupportedOperationException", msg)
+            CognitoError::InvalidIdentityPoolConfiguration(_) => {
+                WireError::client("InvalidIdentityPoolConfigurationException", msg)
             }
+            CognitoError::DeveloperUserAlreadyRegistered(_) => {
+                WireError::client("DeveloperUserAlreadyRegisteredException", msg)
+            }
+            CognitoError::ExternalService(_) => WireError::client("ExternalServiceException", msg),
+            CognitoError::Serialization => WireError::client("SerializationException", ""),
             CognitoError::Internal(_) => WireError::internal("InternalErrorException"),
         }
     }

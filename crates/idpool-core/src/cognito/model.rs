@@ -113,7 +113,10 @@ impl Pool {
         let mut m = Map::new();
         m.insert("IdentityPoolId".into(), self.id.clone().into());
         m.insert("IdentityPoolName".into(), self.name.clone().into());
-        m.insert("AllowUnauthenticatedIdentities".into(), c.allow_unauthenticated.into());
+        m.insert(
+            "AllowUnauthenticatedIdentities".into(),
+            c.allow_unauthenticated.into(),
+        );
         if let Some(v) = c.allow_classic_flow {
             m.insert("AllowClassicFlow".into(), v.into());
         }
@@ -127,7 +130,10 @@ impl Pool {
             m.insert("OpenIdConnectProviderARNs".into(), v.clone().into());
         }
         if let Some(v) = &c.cognito_identity_providers {
-            let list = v.iter().map(|p| serde_json::to_value(p).unwrap_or_default()).collect();
+            let list = v
+                .iter()
+                .map(|p| serde_json::to_value(p).unwrap_or_default())
+                .collect();
             m.insert("CognitoIdentityProviders".into(), Value::Array(list));
         }
         if let Some(v) = &c.saml_provider_arns {
@@ -154,5 +160,9 @@ impl Pool {
 }
 
 pub fn string_map(m: &BTreeMap<String, String>) -> Value {
-    Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
 }

@@ -110,7 +110,11 @@ pub async fn create_identity_pool(
         created_ms: core.clock.now_ms(),
         config,
     };
-    match core.store.insert_pool(&pool.to_row(), core.limits.max_identity_pools).await {
+    match core
+        .store
+        .insert_pool(&pool.to_row(), core.limits.max_identity_pools)
+        .await
+    {
         Ok(()) => Ok(pool.to_wire()),
         Err(idpool_store::StoreError::LimitExceeded) => Err(CognitoError::LimitExceeded(format!(
             "Limit of {} identity pools per account reached.",
@@ -120,7 +124,10 @@ pub async fn create_identity_pool(
     }
 }
 
-pub async fn describe_identity_pool(core: &Core, input: PoolIdInput) -> Result<Value, CognitoError> {
+pub async fn describe_identity_pool(
+    core: &Core,
+    input: PoolIdInput,
+) -> Result<Value, CognitoError> {
     Ok(load_pool(core, &input.identity_pool_id).await?.to_wire())
 }
 
@@ -138,7 +145,10 @@ pub async fn update_identity_pool(
         config.tags = std::mem::take(&mut pool.config.tags);
     }
     if let Some(mappings) = &config.role_mappings {
-        let probe = Pool { config: config.clone(), ..pool.clone() };
+        let probe = Pool {
+            config: config.clone(),
+            ..pool.clone()
+        };
         check_mapping_keys(&probe, mappings)?;
     }
     pool.name = input.rest.identity_pool_name;
@@ -211,13 +221,22 @@ pub async fn set_identity_pool_roles(
     Ok(json!({}))
 }
 
-pub async fn get_identity_pool_roles(core: &Core, input: PoolIdInput) -> Result<Value, CognitoError> {
+pub async fn get_identity_pool_roles(
+    core: &Core,
+    input: PoolIdInput,
+) -> Result<Value, CognitoError> {
     let pool = load_pool(core, &input.identity_pool_id).await?;
     let mut out = Map::new();
     out.insert("IdentityPoolId".into(), pool.id.clone().into());
-    out.insert("Roles".into(), string_map(&pool.config.roles.clone().unwrap_or_default()));
+    out.insert(
+        "Roles".into(),
+        string_map(&pool.config.roles.clone().unwrap_or_default()),
+    );
     if let Some(m) = &pool.config.role_mappings {
-        out.insert("RoleMappings".into(), serde_json::to_value(m).unwrap_or_default());
+        out.insert(
+            "RoleMappings".into(),
+            serde_json::to_value(m).unwrap_or_default(),
+        );
     }
     Ok(Value::Object(out))
 }
@@ -272,11 +291,17 @@ pub async fn set_principal_tag_attribute_map(
     let name = input.identity_provider_name.clone();
     modify_pool(core, &input.identity_pool_id, |pool| {
         check_provider_configured(pool, &name)?;
-        pool.config.principal_tag_maps.insert(name.clone(), entry.clone());
+        pool.config
+            .principal_tag_maps
+            .insert(name.clone(), entry.clone());
         Ok(())
     })
     .await?;
-    Ok(principal_tag_map_wire(&input.identity_pool_id, &input.identity_provider_name, &entry))
+    Ok(principal_tag_map_wire(
+        &input.identity_pool_id,
+        &input.identity_provider_name,
+        &entry,
+    ))
 }
 
 pub async fn get_principal_tag_attribute_map(
@@ -291,14 +316,21 @@ pub async fn get_principal_tag_attribute_map(
         .get(&input.identity_provider_name)
         .cloned()
         .unwrap_or_default();
-    Ok(principal_tag_map_wire(&pool.id, &input.identity_provider_name, &entry))
+    Ok(principal_tag_map_wire(
+        &pool.id,
+        &input.identity_provider_name,
+        &entry,
+    ))
 }
 
 fn principal_tag_map_wire(pool_id: &str, provider: &str, entry: &PrincipalTagMap) -> Value {
     let mut out = Map::new();
     out.insert("IdentityPoolId".into(), pool_id.into());
     out.insert("IdentityProviderName".into(), provider.into());
-    out.insert("UseDefaults".into(), entry.use_defaults.unwrap_or(false).into());
+    out.insert(
+        "UseDefaults".into(),
+        entry.use_defaults.unwrap_or(false).into(),
+    );
     if let Some(tags) = &entry.principal_tags {
         out.insert("PrincipalTags".into(), string_map(tags));
     }
@@ -307,7 +339,11 @@ fn principal_tag_map_wire(pool_id: &str, provider: &str, entry: &PrincipalTagMap
 
 /// Reads a pool or answers the catalogue's not-found message.
 pub async fn load_pool(core: &Core, id: &str) -> Result<Pool, CognitoError> {
-    let row = core.store.get_pool(id).await?.ok_or_else(|| CognitoError::pool_not_found(id))?;
+    let row = core
+        .store
+        .get_pool(id)
+        .await?
+        .ok_or_else(|| CognitoError::pool_not_found(id))?;
     Pool::from_row(row).map_err(CognitoError::internal)
 }
 
@@ -325,7 +361,9 @@ async fn modify_pool(
         match core.store.update_pool(&pool.to_row()).await {
             Ok(()) => return Ok(pool),
             Err(idpool_store::StoreError::ConcurrentModification) => continue,
-            Err(idpool_store::StoreError::NotFound) => return Err(CognitoError::pool_not_found(id)),
+            Err(idpool_store::StoreError::NotFound) => {
+                return Err(CognitoError::pool_not_found(id));
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -345,9 +383,13 @@ fn config_from_input(
     previous: Option<&PoolConfig>,
 ) -> Result<PoolConfig, CognitoError> {
     if let Some(list) = &input.cognito_identity_providers
-        && list.iter().any(|p| p.provider_name.as_deref().is_none_or(str::is_empty))
+        && list
+            .iter()
+            .any(|p| p.provider_name.as_deref().is_none_or(str::is_empty))
     {
-        return Err(CognitoError::InvalidParameter("Invalid Cognito Identity Provider".into()));
+        return Err(CognitoError::InvalidParameter(
+            "Invalid Cognito Identity Provider".into(),
+        ));
     }
     let tags = input.identity_pool_tags.clone().unwrap_or_default();
     check_tags(&tags)?;
@@ -356,7 +398,10 @@ fn config_from_input(
             "An identity pool may carry at most {MAX_TAGS} tags."
         )));
     }
-    let developer_provider_name = match (previous.and_then(|p| p.developer_provider_name.clone()), &input.developer_provider_name) {
+    let developer_provider_name = match (
+        previous.and_then(|p| p.developer_provider_name.clone()),
+        &input.developer_provider_name,
+    ) {
         (Some(old), Some(new)) if &old != new => {
             return Err(CognitoError::InvalidParameter(
                 "Cannot change DeveloperProviderName once it has been set.".into(),
@@ -382,7 +427,10 @@ fn config_from_input(
 
 /// Tag keys may not use the reserved `aws:` prefix (spec §4.14).
 fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), CognitoError> {
-    if let Some(k) = tags.keys().find(|k| k.to_ascii_lowercase().starts_with("aws:")) {
+    if let Some(k) = tags
+        .keys()
+        .find(|k| k.to_ascii_lowercase().starts_with("aws:"))
+    {
         return Err(CognitoError::InvalidParameter(format!(
             "Tag key '{k}' uses the reserved prefix 'aws:'."
         )));
@@ -418,7 +466,10 @@ fn check_mapping(mapping: &RoleMapping) -> Result<(), CognitoError> {
         ("Rules", Some(rc)) if rc.rules.len() > MAX_RULES => Err(CognitoError::InvalidParameter(
             format!("A role mapping may have at most {MAX_RULES} rules."),
         )),
-        ("Rules", Some(rc)) => rc.rules.iter().try_for_each(|r| check_role_arn(&r.role_arn)),
+        ("Rules", Some(rc)) => rc
+            .rules
+            .iter()
+            .try_for_each(|r| check_role_arn(&r.role_arn)),
         _ => Ok(()),
     }
 }
@@ -433,8 +484,14 @@ fn check_mapping_keys(
         let user_pool = c.cognito_identity_providers.iter().flatten().any(|p| {
             matches!((&p.provider_name, &p.client_id), (Some(n), Some(id)) if *key == format!("{n}:{id}"))
         });
-        let other = c.supported_login_providers.as_ref().is_some_and(|m| m.contains_key(key))
-            || c.open_id_connect_provider_arns.iter().flatten().any(|a| a == key)
+        let other = c
+            .supported_login_providers
+            .as_ref()
+            .is_some_and(|m| m.contains_key(key))
+            || c.open_id_connect_provider_arns
+                .iter()
+                .flatten()
+                .any(|a| a == key)
             || c.saml_provider_arns.iter().flatten().any(|a| a == key);
         if !user_pool && !other {
             return Err(CognitoError::InvalidParameter(format!(
@@ -468,7 +525,9 @@ fn pool_id_from_arn(core: &Core, arn: &str) -> Result<String, CognitoError> {
         || parts[3] != core.region
         || parts[4] != core.account_id
     {
-        return Err(CognitoError::ResourceNotFound(format!("Resource {arn} not found.")));
+        return Err(CognitoError::ResourceNotFound(format!(
+            "Resource {arn} not found."
+        )));
     }
     Ok(id.to_string())
 }
@@ -485,11 +544,11 @@ pub fn pool_arn(core: &Core, pool_id: &str) -> String {
 }
 
 /// Pagination tokens are opaque to clients; a versioned hex wrapper keeps them so.
-fn encode_token(last_id: &str) -> String {
+pub(crate) fn encode_token(last_id: &str) -> String {
     format!("v1.{}", hex_encode(last_id.as_bytes()))
 }
 
-fn decode_token(token: &str) -> Result<String, CognitoError> {
+pub(crate) fn decode_token(token: &str) -> Result<String, CognitoError> {
     let invalid = || CognitoError::InvalidParameter("Invalid NextToken.".into());
     let hex = token.strip_prefix("v1.").ok_or_else(invalid)?;
     let bytes = hex_decode(hex).ok_or_else(invalid)?;
@@ -519,7 +578,10 @@ mod tests {
         assert!(check_role_arn("arn:aws:iam::123456789012:role/Cognito_Unauth").is_ok());
         assert!(check_role_arn("arn:aws:iam::123456789012:role/service-role/x").is_ok());
         let e = check_role_arn("Cognito_Unauth_Role").unwrap_err();
-        assert_eq!(e.to_string(), "Access to Role 'Cognito_Unauth_Role' is forbidden.");
+        assert_eq!(
+            e.to_string(),
+            "Access to Role 'Cognito_Unauth_Role' is forbidden."
+        );
         assert!(check_role_arn("arn:aws:iam::12345:role/x").is_err());
         assert!(check_role_arn("arn:aws:s3:::bucket/role/x").is_err());
     }

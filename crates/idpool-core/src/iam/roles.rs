@@ -557,6 +557,22 @@ pub(super) async fn list_role_tags_action(
     }))
 }
 
+/// Inline policy documents of the role an ARN names; none when the role is gone, so a
+/// deleted role's sessions are allowed nothing.
+pub async fn list_role_policy_documents_by_arn(
+    core: &Core,
+    arn: &str,
+) -> Result<Vec<String>, IamError> {
+    match find_role_by_arn(core, arn).await? {
+        Some(role) => Ok(list_role_policy_documents(core, &role.name)
+            .await?
+            .into_iter()
+            .map(|(_, doc)| doc)
+            .collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
@@ -617,7 +633,10 @@ mod tests {
             url_decode(text(&body, "AssumeRolePolicyDocument").unwrap()),
             TRUST
         );
-        assert_eq!(text(&body, "PermissionsBoundaryType"), Some("PermissionsBoundaryPolicy"));
+        assert_eq!(
+            text(&body, "PermissionsBoundaryType"),
+            Some("PermissionsBoundaryPolicy")
+        );
         assert_eq!(text(&body, "Key"), Some("team"));
         // AWS leaves these out of CreateRole's answer.
         assert!(!body.contains("<Description>") && !body.contains("<MaxSessionDuration>"));
@@ -1175,21 +1194,5 @@ mod tests {
         let role = create_role(&core, base).await.unwrap();
         assert_eq!((role.path.as_str(), role.max_session_duration), ("/", 3600));
         assert_eq!(role.created_ms, NOW_MS);
-    }
-}
-
-/// Inline policy documents of the role an ARN names; none when the role is gone, so a
-/// deleted role's sessions are allowed nothing.
-pub async fn list_role_policy_documents_by_arn(
-    core: &Core,
-    arn: &str,
-) -> Result<Vec<String>, IamError> {
-    match find_role_by_arn(core, arn).await? {
-        Some(role) => Ok(list_role_policy_documents(core, &role.name)
-            .await?
-            .into_iter()
-            .map(|(_, doc)| doc)
-            .collect()),
-        None => Ok(Vec::new()),
     }
 }
