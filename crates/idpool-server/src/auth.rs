@@ -5,28 +5,74 @@ use std::path::Path;
 
 use idpool_wire::sigv4::{CredentialError, SecretKey, SecretLookup};
 
+use idpool_core::sts::Caller;
+
 use crate::config::RootCredentials;
 
-/// The keys signed requests are checked against.
+/// The keys signed requests are checked against: root's, and every session idpool sealed.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub root: RootCredentials,
 }
 
-impl SecretLookup for Credentials {
+/// One request's view of [`Credentials`]: it remembers which caller the signature turned out
+/// to be, so the session is opened only once.
+pub struct RequestCredentials<'a> {
+    pub credentials: &'a Credentials,
+    pub ring: std::sync::Arc<idpool_core::keys::KeyRing>,
+    pub now_ms: i64,
+    pub caller: std::sync::Mutex<Option<Caller>>,
+}
+
+impl<'a> RequestCredentials<'a> {
+    pub fn new(
+        credentials: &'a Credentials,
+        ring: std::sync::Arc<idpool_core::keys::KeyRing>,
+        now_ms: i64,
+    ) -> Self {
+        RequestCredentials {
+            credentials,
+            ring,
+            now_ms,
+            caller: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The caller, once `verify` accepted the signature.
+    pub fn take_caller(&self) -> Option<Caller> {
+        self.caller.lock().ok().and_then(|mut c| c.take())
+    }
+}
+
+impl SecretLookup for RequestCredentials<'_> {
     fn secret_for(
         &self,
         access_key_id: &str,
         session_token: Option<&str>,
     ) -> Result<SecretKey, CredentialError> {
-        // Root keys are long-term: a session token alongside them means a forged or foreign pair.
-        if session_token.is_none() && access_key_id == self.root.access_key_id {
-            return Ok(SecretKey::new(self.root.secret_access_key.as_str()));
+        let found = match session_token {
+            // Root keys are long-term: a session token alongside them is a forged pair.
+            None if access_key_id == self.credentials.root.access_key_id => (
+                Caller::Root,
+                SecretKey::new(self.credentials.root.secret_access_key.as_str()),
+            ),
+            None => return Err(CredentialError::UnknownAccessKey),
+            Some(token) => {
+                match idpool_core::session::open(&self.ring, access_key_id, token, self.now_ms) {
+                    Ok((claims, secret)) => {
+                        (Caller::Session(Box::new(claims)), SecretKey::new(secret))
+                    }
+                    Err(idpool_core::session::SessionError::Expired) => {
+                        return Err(CredentialError::ExpiredSessionToken);
+                    }
+                    Err(_) => return Err(CredentialError::InvalidSessionToken),
+                }
+            }
+        };
+        if let Ok(mut c) = self.caller.lock() {
+            *c = Some(found.0);
         }
-        if session_token.is_some() {
-            return Err(CredentialError::InvalidSessionToken);
-        }
-        Err(CredentialError::UnknownAccessKey)
+        Ok(found.1)
     }
 }
 
@@ -47,19 +93,31 @@ pub fn load_or_create_root(
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             let id = v["AccessKeyId"].as_str().unwrap_or_default().to_string();
-            let secret = v["SecretAccessKey"].as_str().unwrap_or_default().to_string();
+            let secret = v["SecretAccessKey"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if id.is_empty() || secret.is_empty() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("{} is incomplete", path.display()),
                 ));
             }
-            Ok((RootCredentials { access_key_id: id, secret_access_key: secret.into() }, false))
+            Ok((
+                RootCredentials {
+                    access_key_id: id,
+                    secret_access_key: secret.into(),
+                },
+                false,
+            ))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(data_dir)?;
             let creds = RootCredentials {
-                access_key_id: format!("AKIA{}", random_chars(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
+                access_key_id: format!(
+                    "AKIA{}",
+                    random_chars(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+                ),
                 secret_access_key: random_chars(
                     40,
                     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
@@ -97,8 +155,12 @@ fn random_chars(n: usize, alphabet: &[u8]) -> String {
     use aws_lc_rs::rand::SecureRandom;
     let mut buf = vec![0u8; n];
     // The system RNG only fails when the OS has no entropy source; nothing sensible continues then.
-    aws_lc_rs::rand::SystemRandom::new().fill(&mut buf).expect("system random number generator");
-    buf.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char).collect()
+    aws_lc_rs::rand::SystemRandom::new()
+        .fill(&mut buf)
+        .expect("system random number generator");
+    buf.iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -113,7 +175,10 @@ mod tests {
         assert!(fresh);
         assert!(a.access_key_id.starts_with("AKIA") && a.access_key_id.len() == 20);
         assert_eq!(a.secret_access_key.len(), 40);
-        let mode = std::fs::metadata(dir.join(ROOT_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join(ROOT_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let (b, fresh) = load_or_create_root(None, &dir).unwrap();
         assert!(!fresh);
@@ -123,12 +188,55 @@ mod tests {
     }
 
     #[test]
-    fn lookup_accepts_only_root_without_token() {
+    fn lookup_accepts_root_and_sealed_sessions_only() {
         let c = Credentials {
-            root: RootCredentials { access_key_id: "AKIDROOT".into(), secret_access_key: "s".to_string().into() },
+            root: RootCredentials {
+                access_key_id: "AKIDROOT".into(),
+                secret_access_key: "s".to_string().into(),
+            },
         };
-        assert!(c.secret_for("AKIDROOT", None).is_ok());
-        assert!(matches!(c.secret_for("AKIDOTHER", None), Err(CredentialError::UnknownAccessKey)));
-        assert!(matches!(c.secret_for("AKIDROOT", Some("t")), Err(CredentialError::InvalidSessionToken)));
+        let row = idpool_store::KeyRow {
+            kind: idpool_core::keys::KIND_SESSION.into(),
+            id: 1,
+            created_ms: 0,
+            material: vec![3u8; 64],
+        };
+        let ring = idpool_core::keys::KeyRing::from_rows(&[row], "us-east-1").unwrap();
+        let ring = std::sync::Arc::new(ring);
+        let rc = RequestCredentials::new(&c, ring.clone(), 1_000);
+        assert!(rc.secret_for("AKIDROOT", None).is_ok());
+        assert!(matches!(rc.take_caller(), Some(Caller::Root)));
+        assert!(matches!(
+            rc.secret_for("AKIDOTHER", None),
+            Err(CredentialError::UnknownAccessKey)
+        ));
+        assert!(matches!(
+            rc.secret_for("AKIDROOT", Some("t")),
+            Err(CredentialError::InvalidSessionToken)
+        ));
+        let akid = idpool_core::session::new_access_key_id().unwrap();
+        let claims = idpool_core::session::SessionClaims {
+            access_key_id: akid.clone(),
+            identity_id: None,
+            pool_id: None,
+            role_arn: "arn:aws:iam::000000000000:role/R".into(),
+            role_id: "AROAX".into(),
+            session_name: "s".into(),
+            issued_ms: 0,
+            expires_ms: 2_000,
+            tags: Default::default(),
+            session_policies: vec![],
+            amr: vec![],
+            provider: None,
+        };
+        let issued = idpool_core::session::issue(&ring, &claims).unwrap();
+        let secret = rc.secret_for(&akid, Some(&issued.session_token)).unwrap();
+        assert_eq!(secret.expose_secret(), issued.secret_access_key);
+        assert!(matches!(rc.take_caller(), Some(Caller::Session(_))));
+        let late = RequestCredentials::new(&c, ring, 2_000);
+        assert!(matches!(
+            late.secret_for(&akid, Some(&issued.session_token)),
+            Err(CredentialError::ExpiredSessionToken)
+        ));
     }
 }

@@ -132,7 +132,10 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, String> {
         let file = load_file(args.config.as_deref())?;
-        let listen = args.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9600)));
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9600)));
         let data_dir = args
             .data_dir
             .clone()
@@ -143,12 +146,19 @@ impl Settings {
             .clone()
             .or(file.store_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("idpool.db").display()));
-        let region = args.region.clone().or(file.region).unwrap_or_else(|| "us-east-1".into());
+        let region = args
+            .region
+            .clone()
+            .or(file.region)
+            .unwrap_or_else(|| "us-east-1".into());
         if !valid_region(&region) {
             return Err(format!("region '{region}' is not a valid AWS region name"));
         }
-        let account_id =
-            args.account_id.clone().or(file.account_id).unwrap_or_else(|| "000000000000".into());
+        let account_id = args
+            .account_id
+            .clone()
+            .or(file.account_id)
+            .unwrap_or_else(|| "000000000000".into());
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("account id '{account_id}' must be 12 digits"));
         }
@@ -198,7 +208,9 @@ fn load_file(explicit: Option<&Path>) -> Result<FileSettings, String> {
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(FileSettings::default()),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(FileSettings::default())
+        }
         Err(e) => Err(format!("{}: {e}", path.display())),
     }
 }
@@ -206,7 +218,8 @@ fn load_file(explicit: Option<&Path>) -> Result<FileSettings, String> {
 fn valid_region(r: &str) -> bool {
     !r.is_empty()
         && r.len() <= 32
-        && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !r.starts_with('-')
 }
 
@@ -220,8 +233,14 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let args = ServeArgs { config: Some("/nonexistent-idpool.toml".into()), ..Default::default() };
-        assert!(Settings::resolve(&args, &no_env).is_err(), "an explicit missing file is an error");
+        let args = ServeArgs {
+            config: Some("/nonexistent-idpool.toml".into()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::resolve(&args, &no_env).is_err(),
+            "an explicit missing file is an error"
+        );
         let s = Settings::resolve(&ServeArgs::default(), &no_env).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:9600");
         assert_eq!(s.region, "us-east-1");
@@ -235,7 +254,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("idpool-cfg-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("idpool.toml");
-        std::fs::write(&file, "region = \"eu-west-1\"\naccount_id = \"111111111111\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "region = \"eu-west-1\"\naccount_id = \"111111111111\"\n",
+        )
+        .unwrap();
         let args = ServeArgs {
             config: Some(file),
             region: Some("ap-south-1".into()),
@@ -257,9 +280,15 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        let a = ServeArgs { region: Some("US EAST".into()), ..Default::default() };
+        let a = ServeArgs {
+            region: Some("US EAST".into()),
+            ..Default::default()
+        };
         assert!(Settings::resolve(&a, &no_env).is_err());
-        let a = ServeArgs { account_id: Some("12".into()), ..Default::default() };
+        let a = ServeArgs {
+            account_id: Some("12".into()),
+            ..Default::default()
+        };
         assert!(Settings::resolve(&a, &no_env).is_err());
     }
 

@@ -80,14 +80,20 @@ pub struct PoolDecl {
 /// Applies every declaration; returns one line per pool (`name id`) for the start-up log.
 pub async fn apply(core: &Core, d: &Declarations) -> Result<Vec<(String, String)>, String> {
     for role in &d.roles {
-        apply_role(core, role).await.map_err(|e| format!("role {}: {e}", role.name))?;
+        apply_role(core, role)
+            .await
+            .map_err(|e| format!("role {}: {e}", role.name))?;
     }
     for p in &d.oidc_providers {
-        apply_oidc(core, p).await.map_err(|e| format!("OIDC provider {}: {e}", p.url))?;
+        apply_oidc(core, p)
+            .await
+            .map_err(|e| format!("OIDC provider {}: {e}", p.url))?;
     }
     let mut out = Vec::new();
     for pool in &d.pools {
-        let id = apply_pool(core, pool).await.map_err(|e| format!("pool {}: {e}", pool.name))?;
+        let id = apply_pool(core, pool)
+            .await
+            .map_err(|e| format!("pool {}: {e}", pool.name))?;
         out.push((pool.name.clone(), id));
     }
     Ok(out)
@@ -95,23 +101,32 @@ pub async fn apply(core: &Core, d: &Declarations) -> Result<Vec<(String, String)
 
 async fn iam(core: &Core, action: &str, params: &[(&str, &str)]) -> Result<String, String> {
     let mut form = form_urlencoded::Serializer::new(String::new());
-    form.append_pair("Action", action).append_pair("Version", idpool_wire::query::IAM_VERSION);
+    form.append_pair("Action", action)
+        .append_pair("Version", idpool_wire::query::IAM_VERSION);
     for (k, v) in params {
         form.append_pair(k, v);
     }
     let parsed = QueryParams::parse(form.finish().as_bytes());
     idpool_wire::validate::validate_query(idpool_wire::query::QueryService::Iam, action, &parsed)
         .map_err(|e| e.to_string())?;
-    idpool_core::iam::handle(core, action, &parsed, "startup").await.map_err(|e| e.to_string())
+    idpool_core::iam::handle(core, action, &parsed, "startup")
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn apply_role(core: &Core, r: &RoleDecl) -> Result<(), String> {
-    let exists = idpool_core::iam::get_role(core, &r.name).await.map_err(|e| e.to_string())?;
+    let exists = idpool_core::iam::get_role(core, &r.name)
+        .await
+        .map_err(|e| e.to_string())?;
     if exists.is_some() {
-        iam(core, "UpdateAssumeRolePolicy", &[
-            ("RoleName", &r.name),
-            ("PolicyDocument", &r.assume_role_policy),
-        ])
+        iam(
+            core,
+            "UpdateAssumeRolePolicy",
+            &[
+                ("RoleName", &r.name),
+                ("PolicyDocument", &r.assume_role_policy),
+            ],
+        )
         .await?;
     } else {
         let duration = r.max_session_duration.map(|d| d.to_string());
@@ -131,11 +146,15 @@ async fn apply_role(core: &Core, r: &RoleDecl) -> Result<(), String> {
         iam(core, "CreateRole", &params).await?;
     }
     for (name, doc) in &r.policies {
-        iam(core, "PutRolePolicy", &[
-            ("RoleName", &r.name),
-            ("PolicyName", name),
-            ("PolicyDocument", doc),
-        ])
+        iam(
+            core,
+            "PutRolePolicy",
+            &[
+                ("RoleName", &r.name),
+                ("PolicyName", name),
+                ("PolicyDocument", doc),
+            ],
+        )
         .await?;
     }
     Ok(())
@@ -149,7 +168,10 @@ async fn apply_oidc(core: &Core, p: &OidcProviderDecl) -> Result<(), String> {
     for (i, t) in p.thumbprints.iter().enumerate() {
         params.push((format!("ThumbprintList.member.{}", i + 1), t.clone()));
     }
-    let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let borrowed: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     match iam(core, "CreateOpenIDConnectProvider", &borrowed).await {
         Ok(_) => Ok(()),
         Err(e) if e.starts_with("EntityAlreadyExists") => Ok(()),
@@ -170,10 +192,16 @@ async fn apply_pool(core: &Core, p: &PoolDecl) -> Result<String, String> {
         obj.insert("DeveloperProviderName".into(), v.clone().into());
     }
     if !p.supported_login_providers.is_empty() {
-        obj.insert("SupportedLoginProviders".into(), json!(p.supported_login_providers));
+        obj.insert(
+            "SupportedLoginProviders".into(),
+            json!(p.supported_login_providers),
+        );
     }
     if !p.open_id_connect_provider_arns.is_empty() {
-        obj.insert("OpenIdConnectProviderARNs".into(), json!(p.open_id_connect_provider_arns));
+        obj.insert(
+            "OpenIdConnectProviderARNs".into(),
+            json!(p.open_id_connect_provider_arns),
+        );
     }
     if !p.saml_provider_arns.is_empty() {
         obj.insert("SamlProviderARNs".into(), json!(p.saml_provider_arns));
@@ -214,7 +242,10 @@ async fn apply_pool(core: &Core, p: &PoolDecl) -> Result<String, String> {
                 Some(fixed) => create_with_id(core, fixed, body).await?,
                 None => cognito(core, CognitoOp::CreateIdentityPool, body).await?,
             };
-            created["IdentityPoolId"].as_str().ok_or("no pool id returned")?.to_string()
+            created["IdentityPoolId"]
+                .as_str()
+                .ok_or("no pool id returned")?
+                .to_string()
         }
     };
     if !p.roles.is_empty() {
@@ -235,7 +266,11 @@ async fn find_pool(core: &Core, p: &PoolDecl) -> Result<Option<String>, String> 
     }
     let mut after: Option<String> = None;
     loop {
-        let page = core.store.list_pools(after.as_deref(), 60).await.map_err(|e| e.to_string())?;
+        let page = core
+            .store
+            .list_pools(after.as_deref(), 60)
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(hit) = page.iter().find(|s| s.name == p.name) {
             return Ok(Some(hit.id.clone()));
         }
@@ -248,23 +283,41 @@ async fn find_pool(core: &Core, p: &PoolDecl) -> Result<Option<String>, String> 
 
 /// Creates the pool, then gives it the declared id by rewriting the fresh row.
 async fn create_with_id(core: &Core, fixed: &str, body: Value) -> Result<Value, String> {
-    let ok = fixed
-        .split_once(':')
-        .is_some_and(|(r, u)| r == core.region && uuid::Uuid::parse_str(u).is_ok() && u == u.to_lowercase());
+    let ok = fixed.split_once(':').is_some_and(|(r, u)| {
+        r == core.region && uuid::Uuid::parse_str(u).is_ok() && u == u.to_lowercase()
+    });
     if !ok {
-        return Err(format!("id '{fixed}' must be {}:<lower-case uuid>", core.region));
+        return Err(format!(
+            "id '{fixed}' must be {}:<lower-case uuid>",
+            core.region
+        ));
     }
     let created = cognito(core, CognitoOp::CreateIdentityPool, body).await?;
-    let tmp = created["IdentityPoolId"].as_str().ok_or("no pool id returned")?;
-    let mut row = core.store.get_pool(tmp).await.map_err(|e| e.to_string())?.ok_or("vanished")?;
+    let tmp = created["IdentityPoolId"]
+        .as_str()
+        .ok_or("no pool id returned")?;
+    let mut row = core
+        .store
+        .get_pool(tmp)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("vanished")?;
     row.id = fixed.to_string();
-    core.store.insert_pool(&row, u64::MAX).await.map_err(|e| e.to_string())?;
-    core.store.delete_pool(tmp).await.map_err(|e| e.to_string())?;
+    core.store
+        .insert_pool(&row, u64::MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    core.store
+        .delete_pool(tmp)
+        .await
+        .map_err(|e| e.to_string())?;
     let pool = idpool_core::cognito::model::Pool::from_row(row).map_err(|e| e.to_string())?;
     Ok(pool.to_wire())
 }
 
 async fn cognito(core: &Core, op: CognitoOp, body: Value) -> Result<Value, String> {
     idpool_wire::validate::validate_cognito(op, &body).map_err(|e| e.to_string())?;
-    idpool_core::cognito::dispatch(core, op, body).await.map_err(|e| e.to_wire().to_string())
+    idpool_core::cognito::dispatch(core, op, body)
+        .await
+        .map_err(|e| e.to_wire().to_string())
 }

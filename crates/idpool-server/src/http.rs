@@ -15,7 +15,9 @@ use idpool_wire::json::{self, CognitoOp};
 use idpool_wire::query::{QueryParams, QueryService};
 use idpool_wire::sigv4;
 
-use crate::auth::Credentials;
+use idpool_core::sts::Caller;
+
+use crate::auth::{Credentials, RequestCredentials};
 
 /// What every request handler shares.
 pub struct AppState {
@@ -28,14 +30,54 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/.well-known/jwks_uri", get(jwks))
         .route("/", any(root))
         .fallback(fallback)
         .with_state(state)
 }
 
+/// Discovery document of our OpenID token issuer (spec §4.11).
+async fn openid_configuration(State(state): State<Arc<AppState>>) -> Response {
+    let issuer = &state.core.issuer;
+    let doc = serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks_uri"),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS512"],
+        "claims_supported": ["sub", "aud", "amr", "iat", "exp", "iss",
+            "https://cognito-identity.amazonaws.com/identity-pool-arn", "https://aws.amazon.com/tags"],
+    });
+    public_json(doc.to_string(), "max-age=3600")
+}
+
+/// Our public keys. Old keys stay here until every token they signed has expired.
+async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+    public_json(state.core.keys.get().jwks().to_string(), "max-age=300")
+}
+
+fn public_json(body: String, cache: &'static str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    add_cors(h);
+    r
+}
+
 async fn health() -> Response {
     let mut r = Response::new(Body::from("{\"status\":\"ok\"}"));
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -48,7 +90,10 @@ cache-control";
 
 fn add_cors(headers: &mut HeaderMap) {
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE_HEADERS));
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static(EXPOSE_HEADERS),
+    );
 }
 
 /// Browsers send one pre-flight per call with Amplify (`cache: no-store`), so this stays cheap:
@@ -57,7 +102,10 @@ fn preflight(req_headers: &HeaderMap) -> Response {
     let mut r = Response::new(Body::empty());
     let h = r.headers_mut();
     add_cors(h);
-    h.insert("access-control-allow-methods", HeaderValue::from_static("POST, GET, OPTIONS"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("POST, GET, OPTIONS"),
+    );
     let allow = req_headers
         .get("access-control-request-headers")
         .cloned()
@@ -87,13 +135,19 @@ async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
         }
     }
     let (parts, body) = req.into_parts();
-    let body = match http_body_util::Limited::new(body, state.max_body_bytes).collect().await {
+    let body = match http_body_util::Limited::new(body, state.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
         Err(_) => {
             let e = WireError::with_status(
                 413,
                 "RequestEntityTooLargeException",
-                format!("Request body must be at most {} bytes.", state.max_body_bytes),
+                format!(
+                    "Request body must be at most {} bytes.",
+                    state.max_body_bytes
+                ),
             );
             return if parts.headers.contains_key("x-amz-target") {
                 json_error(&e, &request_id)
@@ -111,7 +165,10 @@ async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
         }
     } else {
         let params = QueryParams::parse(&body);
-        let service = idpool_wire::query::service_of(&params, signing_service(&parts.headers, &parts.uri).as_deref());
+        let service = idpool_wire::query::service_of(
+            &params,
+            signing_service(&parts.headers, &parts.uri).as_deref(),
+        );
         match service {
             None => {
                 let e = WireError::with_status(
@@ -121,10 +178,12 @@ async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
                 );
                 json_error(&e, &request_id)
             }
-            Some(svc) => match handle_query(&state, &parts, &body, &params, svc, now_ms, &request_id).await {
-                Ok(xml) => xml_ok(xml, &request_id),
-                Err(e) => xml_error(&e, Some(svc), &request_id),
-            },
+            Some(svc) => {
+                match handle_query(&state, &parts, &body, &params, svc, now_ms, &request_id).await {
+                    Ok(xml) => xml_ok(xml, &request_id),
+                    Err(e) => xml_error(&e, Some(svc), &request_id),
+                }
+            }
         }
     }
 }
@@ -139,10 +198,18 @@ async fn handle_json(
     let op = json::route(target)?;
     check_json_content_type(&parts.headers)?;
     let input = json::parse_body(body)?;
-    if !op.is_public() {
-        verify_signature(state, parts, body, "cognito-identity", now_ms).map_err(|e| e.to_json_error())?;
+    if op.is_public() {
+        idpool_wire::validate::validate_cognito(op, &input)?;
+    } else {
+        let caller = verify_signature(state, parts, body, "cognito-identity", now_ms)
+            .map_err(|e| e.to_json_error())?;
+        idpool_wire::validate::validate_cognito(op, &input)?;
+        let resource = cognito_resource(&state.core, &input);
+        let action = format!("cognito-identity:{}", op.name());
+        authorize(state, &caller, &action, &resource, now_ms)
+            .await
+            .map_err(|denied| WireError::client("AccessDeniedException", denied).capitalised())?;
     }
-    idpool_wire::validate::validate_cognito(op, &input)?;
     run_cognito(state, op, input).await
 }
 
@@ -151,19 +218,26 @@ async fn run_cognito(
     op: CognitoOp,
     input: serde_json::Value,
 ) -> Result<serde_json::Value, WireError> {
-    idpool_core::cognito::dispatch(&state.core, op, input).await.map_err(|e| {
-        if let idpool_core::cognito::CognitoError::Internal(cause) = &e {
-            tracing::error!(operation = op.name(), error = %cause, "internal error");
-        }
-        e.to_wire()
-    })
+    idpool_core::cognito::dispatch(&state.core, op, input)
+        .await
+        .map_err(|e| {
+            if let idpool_core::cognito::CognitoError::Internal(cause) = &e {
+                tracing::error!(operation = op.name(), error = %cause, "internal error");
+            }
+            e.to_wire()
+        })
 }
 
 fn check_json_content_type(headers: &HeaderMap) -> Result<(), WireError> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
     let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
     let base = ct.split(';').next().unwrap_or("").trim();
-    if matches!(base, "application/x-amz-json-1.1" | "application/x-amz-json-1.0" | "application/json" | "") {
+    if matches!(
+        base,
+        "application/x-amz-json-1.1" | "application/x-amz-json-1.0" | "application/json" | ""
+    ) {
         Ok(())
     } else {
         Err(WireError::with_status(
@@ -183,30 +257,93 @@ async fn handle_query(
     now_ms: i64,
     request_id: &str,
 ) -> Result<String, WireError> {
-    let action = params.action().ok_or_else(|| {
-        WireError::client("MissingAction", "Missing Action").with_fault_sender()
-    })?;
+    let action = params
+        .action()
+        .ok_or_else(|| WireError::client("MissingAction", "Missing Action"))?;
     let public = svc == QueryService::Sts && action == "AssumeRoleWithWebIdentity";
-    if !public {
-        verify_signature(state, parts, body, svc.signing_name(), now_ms)
-            .map_err(|e| e.to_query_error())?;
-    }
+    let caller = if public {
+        None
+    } else {
+        Some(
+            verify_signature(state, parts, body, svc.signing_name(), now_ms)
+                .map_err(|e| e.to_query_error())?,
+        )
+    };
     match svc {
         QueryService::Iam => {
             if !idpool_core::iam::is_iam_action(action) {
                 return Err(invalid_action(action, idpool_wire::query::IAM_VERSION));
             }
             idpool_wire::validate::validate_query(svc, action, params)?;
+            if let Some(c) = &caller {
+                let resource = iam_resource(&state.core, action, params);
+                authorize(state, c, &format!("iam:{action}"), &resource, now_ms)
+                    .await
+                    .map_err(|denied| WireError::with_status(403, "AccessDenied", denied))?;
+            }
             idpool_core::iam::handle(&state.core, action, params, request_id).await
         }
-        QueryService::Sts => Err(if matches!(action, "AssumeRoleWithWebIdentity" | "GetCallerIdentity" | "AssumeRole") {
-            WireError::client(
-                "UnsupportedOperation",
-                format!("{action} is not available in this version of idpool."),
-            )
-        } else {
-            invalid_action(action, idpool_wire::query::STS_VERSION)
-        }),
+        QueryService::Sts => {
+            if !idpool_core::sts::is_sts_action(action) {
+                return Err(invalid_action(action, idpool_wire::query::STS_VERSION));
+            }
+            idpool_wire::validate::validate_query(svc, action, params)?;
+            // GetCallerIdentity needs no permission (spec §5.3).
+            idpool_core::sts::handle(&state.core, action, params, caller.as_ref(), request_id).await
+        }
+    }
+}
+
+/// The pool ARN a Cognito operation acts on, or `*` for account-wide ones.
+fn cognito_resource(core: &Core, input: &serde_json::Value) -> String {
+    match input.get("IdentityPoolId").and_then(|v| v.as_str()) {
+        Some(id) => idpool_core::cognito::pools::pool_arn(core, id),
+        None => match input.get("ResourceArn").and_then(|v| v.as_str()) {
+            Some(arn) => arn.to_string(),
+            None => "*".to_string(),
+        },
+    }
+}
+
+/// The ARN an IAM action acts on: the role or provider it names, else `*`.
+fn iam_resource(core: &Core, action: &str, params: &QueryParams) -> String {
+    let partition = idpool_core::partition(&core.region);
+    if let Some(role) = params.get("RoleName") {
+        return format!("arn:{partition}:iam::{}:role/{role}", core.account_id);
+    }
+    for key in ["OpenIDConnectProviderArn", "SAMLProviderArn"] {
+        if let Some(arn) = params.get(key) {
+            return arn.to_string();
+        }
+    }
+    let _ = action;
+    "*".to_string()
+}
+
+/// Root may do anything; a session may do what its role's policies, intersected with its
+/// session policies, allow (design.md "Who may call what"). Err carries AWS's denial text.
+async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    now_ms: i64,
+) -> Result<(), String> {
+    let Caller::Session(session) = caller else {
+        return Ok(());
+    };
+    let who =
+        idpool_core::sts::assumed_role_arn(&state.core, &session.role_arn, &session.session_name);
+    let denied =
+        || format!("User: {who} is not authorized to perform: {action} on resource: {resource}");
+    let decision =
+        idpool_core::authz::evaluate_session(&state.core, session, action, resource, now_ms)
+            .await
+            .map_err(|_| denied())?;
+    if decision == idpool_core::policy::eval::Decision::Allowed {
+        Ok(())
+    } else {
+        Err(denied())
     }
 }
 
@@ -217,27 +354,22 @@ fn invalid_action(action: &str, version: &str) -> WireError {
     )
 }
 
-trait SenderFault {
-    fn with_fault_sender(self) -> Self;
-}
-
-impl SenderFault for WireError {
-    fn with_fault_sender(mut self) -> Self {
-        self.fault = idpool_wire::Fault::Sender;
-        self
-    }
-}
-
 fn verify_signature(
     state: &AppState,
     parts: &http::request::Parts,
     body: &[u8],
     service: &str,
     now_ms: i64,
-) -> Result<sigv4::Verified, sigv4::SigV4Error> {
+) -> Result<Caller, sigv4::SigV4Error> {
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
-    let req = sigv4::RequestParts { method: parts.method.as_str(), path, query, headers: &parts.headers, body };
+    let req = sigv4::RequestParts {
+        method: parts.method.as_str(),
+        path,
+        query,
+        headers: &parts.headers,
+        body,
+    };
     let opts = sigv4::VerifyOptions {
         now_ms,
         max_skew_ms: state.max_clock_skew_ms,
@@ -245,7 +377,10 @@ fn verify_signature(
         service: Some(service),
         s3_style: false,
     };
-    sigv4::verify(&req, &opts, &state.credentials)
+    let lookup = RequestCredentials::new(&state.credentials, state.core.keys.get(), now_ms);
+    sigv4::verify(&req, &opts, &lookup)?;
+    // verify only succeeds after the lookup found the key, so a caller is always recorded.
+    Ok(lookup.take_caller().unwrap_or(Caller::Root))
 }
 
 /// The service named in a SigV4 credential scope, when the request carries one.
@@ -267,7 +402,12 @@ fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn base_response(status: StatusCode, body: String, content_type: &'static str, request_id: &str) -> Response {
+fn base_response(
+    status: StatusCode,
+    body: String,
+    content_type: &'static str,
+    request_id: &str,
+) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -280,7 +420,12 @@ fn base_response(status: StatusCode, body: String, content_type: &'static str, r
 }
 
 fn json_ok(v: &serde_json::Value, request_id: &str) -> Response {
-    base_response(StatusCode::OK, v.to_string(), json::CONTENT_TYPE, request_id)
+    base_response(
+        StatusCode::OK,
+        v.to_string(),
+        json::CONTENT_TYPE,
+        request_id,
+    )
 }
 
 fn json_error(e: &WireError, request_id: &str) -> Response {

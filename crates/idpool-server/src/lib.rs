@@ -16,6 +16,7 @@ pub use config::{ServeArgs, Settings};
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    core: idpool_core::Core,
     /// The root credentials in force (tests sign with them).
     pub root: config::RootCredentials,
     /// Pools created or found by declarative start-up: (name, id).
@@ -25,11 +26,23 @@ pub struct Application {
 impl Application {
     /// Opens the store, applies declarations, binds the listener. Port 0 picks a free port.
     pub async fn build(settings: Settings) -> Result<Application, String> {
-        let store = idpool_store::open(&settings.store_url)
-            .await
-            .map_err(|e| format!("cannot open store {}: {e}", config::redact_url(&settings.store_url)))?;
-        let (root, fresh) = auth::load_or_create_root(settings.root_credentials.clone(), &settings.data_dir)
-            .map_err(|e| format!("root credentials: {e}"))?;
+        Self::build_with_clock(settings, Arc::new(idpool_core::SystemClock)).await
+    }
+
+    /// As [`Application::build`], with the clock every request reads (tests move it).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn idpool_core::Clock>,
+    ) -> Result<Application, String> {
+        let store = idpool_store::open(&settings.store_url).await.map_err(|e| {
+            format!(
+                "cannot open store {}: {e}",
+                config::redact_url(&settings.store_url)
+            )
+        })?;
+        let (root, fresh) =
+            auth::load_or_create_root(settings.root_credentials.clone(), &settings.data_dir)
+                .map_err(|e| format!("root credentials: {e}"))?;
         if fresh {
             // Shown once, on the terminal of whoever started the server; never logged again.
             println!(
@@ -39,24 +52,43 @@ impl Application {
                 root.secret_access_key.as_str()
             );
         }
-        let core = idpool_core::Core {
+        let issuer = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", settings.listen))
+            .trim_end_matches('/')
+            .to_string();
+        let core = idpool_core::Core::new(
             store,
-            region: settings.region.clone(),
-            account_id: settings.account_id.clone(),
-            clock: Arc::new(idpool_core::SystemClock),
-            limits: idpool_core::Limits { max_identity_pools: settings.max_identity_pools },
-        };
+            clock,
+            idpool_core::CoreSettings {
+                region: settings.region.clone(),
+                account_id: settings.account_id.clone(),
+                limits: idpool_core::Limits {
+                    max_identity_pools: settings.max_identity_pools,
+                },
+                issuer,
+            },
+        )
+        .await
+        .map_err(|e| format!("key ring: {e}"))?;
         let declared_pools = declare::apply(&core, &settings.declarations).await?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
         let state = Arc::new(http::AppState {
-            core,
+            core: core.clone(),
             credentials: auth::Credentials { root: root.clone() },
             max_body_bytes: settings.max_body_bytes,
             max_clock_skew_ms: settings.max_clock_skew_ms,
         });
-        Ok(Application { listener, router: http::router(state), root, declared_pools })
+        Ok(Application {
+            listener,
+            router: http::router(state),
+            core,
+            root,
+            declared_pools,
+        })
     }
 
     /// The request router, for driving requests in-process without a socket.
@@ -65,13 +97,61 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// Serves until `shutdown` resolves, then lets requests in flight finish.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        // A rotation made by `idpool keys rotate` or another instance is picked up here.
+        let core = self.core.clone();
+        let reloader = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(KEY_RELOAD_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match idpool_core::keys::reload(core.store.as_ref(), &core.region).await {
+                    Ok(ring) => core.keys.set(ring),
+                    Err(e) => tracing::warn!(error = %e, "key ring reload failed"),
+                }
+            }
+        });
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        reloader.abort();
+        result
     }
+}
+
+/// How often a running server re-reads the key ring from the store.
+const KEY_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Adds a new signing and sealing key (used at once by new tokens and credentials; running
+/// servers pick it up within their reload interval) and drops keys past their grace period.
+pub async fn rotate_keys(settings: &Settings) -> Result<Vec<String>, String> {
+    let store = idpool_store::open(&settings.store_url).await.map_err(|e| {
+        format!(
+            "cannot open store {}: {e}",
+            config::redact_url(&settings.store_url)
+        )
+    })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let ring = idpool_core::keys::load_or_init(store.as_ref(), &settings.region, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(ring);
+    let ring = idpool_core::keys::rotate(store.as_ref(), &settings.region, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ring.openid.iter().map(|k| k.kid.clone()).collect())
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -39,7 +39,10 @@ async fn fixture() -> Fixture {
     };
     let settings = idpool_server::Settings::resolve(&args, &env).unwrap();
     let app = idpool_server::Application::build(settings).await.unwrap();
-    Fixture { router: app.router(), _dir: dir }
+    Fixture {
+        router: app.router(),
+        _dir: dir,
+    }
 }
 
 struct Answer {
@@ -53,7 +56,11 @@ async fn send(router: &axum::Router, req: Request<Body>) -> Answer {
     let status = resp.status();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 fn json_req(target: &str, body: &str) -> Request<Body> {
@@ -83,7 +90,11 @@ async fn unknown_target_is_unknown_operation() {
 #[tokio::test]
 async fn malformed_json_is_a_serialization_error() {
     let f = fixture().await;
-    let a = send(&f.router, json_req("AWSCognitoIdentityService.GetId", "{\"IdentityPoolId\":")).await;
+    let a = send(
+        &f.router,
+        json_req("AWSCognitoIdentityService.GetId", "{\"IdentityPoolId\":"),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(json_type(&a), "SerializationException");
 }
@@ -91,7 +102,14 @@ async fn malformed_json_is_a_serialization_error() {
 #[tokio::test]
 async fn signed_operation_without_signature_is_refused() {
     let f = fixture().await;
-    let a = send(&f.router, json_req("AWSCognitoIdentityService.ListIdentityPools", "{\"MaxResults\":5}")).await;
+    let a = send(
+        &f.router,
+        json_req(
+            "AWSCognitoIdentityService.ListIdentityPools",
+            "{\"MaxResults\":5}",
+        ),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(json_type(&a), "MissingAuthenticationTokenException");
 }
@@ -102,7 +120,13 @@ async fn public_operation_runs_validation_unsigned() {
     let a = send(&f.router, json_req("AWSCognitoIdentityService.GetId", "{}")).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(json_type(&a), "ValidationException");
-    assert!(a.body.contains("Value null at 'identityPoolId' failed to satisfy constraint: Member must not be null"), "{}", a.body);
+    assert!(
+        a.body.contains(
+            "Value null at 'identityPoolId' failed to satisfy constraint: Member must not be null"
+        ),
+        "{}",
+        a.body
+    );
 }
 
 #[tokio::test]
@@ -113,25 +137,38 @@ async fn preflight_echoes_requested_headers() {
         .uri("/")
         .header("origin", "http://localhost:3000")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type,x-amz-target,cache-control")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-amz-target,cache-control",
+        )
         .body(Body::empty())
         .unwrap();
     let a = send(&f.router, req).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.headers["access-control-allow-origin"], "*");
-    assert_eq!(a.headers["access-control-allow-headers"], "content-type,x-amz-target,cache-control");
+    assert_eq!(
+        a.headers["access-control-allow-headers"],
+        "content-type,x-amz-target,cache-control"
+    );
 }
 
 #[tokio::test]
 async fn query_without_signature_is_refused_in_xml() {
     let f = fixture().await;
     let req = Request::post("/")
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
         .body(Body::from("Action=ListRoles&Version=2010-05-08"))
         .unwrap();
     let a = send(&f.router, req).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
-    assert!(a.body.contains("<Code>MissingAuthenticationToken</Code>"), "{}", a.body);
+    assert!(
+        a.body.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{}",
+        a.body
+    );
     assert!(a.body.starts_with("<ErrorResponse"), "{}", a.body);
 }
 
@@ -147,25 +184,50 @@ async fn oversized_body_is_refused_with_an_aws_error() {
 #[tokio::test]
 async fn health_answers() {
     let f = fixture().await;
-    let a = send(&f.router, Request::get("/health").body(Body::empty()).unwrap()).await;
+    let a = send(
+        &f.router,
+        Request::get("/health").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK);
 }
 
 /// Every answer must be AWS-shaped: below 500, and a JSON error with `__type` or an XML
 /// `ErrorResponse`, or a success.
 fn assert_aws_shaped(a: &Answer) {
-    assert!(a.status.as_u16() < 500, "5xx answer: {} {}", a.status, a.body);
-    assert!(!a.body.trim_start().starts_with("<!") && !a.body.contains("<html"), "HTML answer: {}", a.body);
+    assert!(
+        a.status.as_u16() < 500,
+        "5xx answer: {} {}",
+        a.status,
+        a.body
+    );
+    assert!(
+        !a.body.trim_start().starts_with("<!") && !a.body.contains("<html"),
+        "HTML answer: {}",
+        a.body
+    );
     if a.status.is_success() {
         return;
     }
-    let ct = a.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = a
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct.contains("json") {
         let v: serde_json::Value = serde_json::from_str(&a.body).expect("JSON error body");
         assert!(v["__type"].is_string(), "no __type: {}", a.body);
     } else {
-        assert!(ct.contains("xml"), "unexpected content type {ct}: {}", a.body);
-        assert!(a.body.starts_with("<ErrorResponse"), "not an ErrorResponse: {}", a.body);
+        assert!(
+            ct.contains("xml"),
+            "unexpected content type {ct}: {}",
+            a.body
+        );
+        assert!(
+            a.body.starts_with("<ErrorResponse"),
+            "not an ErrorResponse: {}",
+            a.body
+        );
     }
 }
 
@@ -186,7 +248,9 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(serde_json::Value::Number).unwrap_or_default()),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or_default()),
         ".{0,30}".prop_map(serde_json::Value::from),
         "us-east-1:[0-9a-f-]{0,40}".prop_map(serde_json::Value::from),
     ];
@@ -202,9 +266,21 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 fn member_names() -> impl Strategy<Value = String> {
     prop_oneof![
         proptest::sample::select(vec![
-            "IdentityPoolId", "IdentityPoolName", "AllowUnauthenticatedIdentities", "MaxResults",
-            "NextToken", "Logins", "IdentityId", "Roles", "RoleMappings", "Tags", "ResourceArn",
-            "TagKeys", "SupportedLoginProviders", "CognitoIdentityProviders", "TokenDuration",
+            "IdentityPoolId",
+            "IdentityPoolName",
+            "AllowUnauthenticatedIdentities",
+            "MaxResults",
+            "NextToken",
+            "Logins",
+            "IdentityId",
+            "Roles",
+            "RoleMappings",
+            "Tags",
+            "ResourceArn",
+            "TagKeys",
+            "SupportedLoginProviders",
+            "CognitoIdentityProviders",
+            "TokenDuration",
         ])
         .prop_map(str::to_string),
         "[A-Za-z]{1,12}",
