@@ -46,13 +46,11 @@ pub async fn evaluate_session_with(
     for (k, v) in extra {
         context.insert(k, v.clone());
     }
-    let docs = crate::iam::list_role_policy_documents_by_arn(core, &s.role_arn)
+    let entry = crate::cache::role_entry(core, &s.role_arn)
         .await
         .map_err(|e| CognitoError::Internal(Box::new(std::io::Error::other(e.to_string()))))?;
-    let identity: Vec<_> = docs
-        .iter()
-        .filter_map(|d| parse_policy(d, PolicyKind::Identity).ok())
-        .collect();
+    // A deleted role's sessions are allowed nothing.
+    let identity_refs: Vec<_> = entry.iter().flat_map(|e| e.inline.iter()).collect();
     let session: Vec<_> = s
         .session_policies
         .iter()
@@ -64,7 +62,6 @@ pub async fn evaluate_session_with(
         principal: None,
         context: &context,
     };
-    let identity_refs: Vec<_> = identity.iter().collect();
     let session_refs: Vec<_> = session.iter().collect();
     Ok(crate::policy::eval::evaluate_with_session(
         &identity_refs,

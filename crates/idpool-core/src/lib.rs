@@ -1,6 +1,7 @@
 //! The domain: identity pools, IAM roles and providers, and the operations on them (spec §2-4).
 
 pub mod authz;
+pub mod cache;
 pub mod clock;
 pub mod cognito;
 pub mod iam;
@@ -41,6 +42,7 @@ pub struct Core {
     pub keys: Arc<keys::SharedKeyRing>,
     /// `iss` of our OpenID tokens.
     pub issuer: String,
+    pub caches: Arc<cache::Caches>,
 }
 
 /// What a [`Core`] is built from.
@@ -67,6 +69,7 @@ impl Core {
             limits: settings.limits,
             keys: Arc::new(keys::SharedKeyRing::new(ring)),
             issuer: settings.issuer,
+            caches: Arc::new(cache::Caches::default()),
         })
     }
 }

@@ -161,20 +161,19 @@ impl ReaderPool {
             .acquire_owned()
             .await
             .map_err(StoreError::backend)?;
-        let pool = Arc::clone(self);
-        blocking(move || {
-            let _permit = permit;
-            let idle = lock(&pool.idle).pop();
-            // Readers open on first need, and again if a task holding one panicked.
-            let mut conn = match idle {
-                Some(conn) => conn,
-                None => open_reader(&pool.path)?,
-            };
-            let result = f(&mut conn);
-            lock(&pool.idle).push(conn);
-            result
-        })
-        .await
+        // Reads run on the calling task itself: in WAL mode they never wait for the writer, and
+        // a point read from the page cache costs less than handing it to another thread would
+        // (the credential path makes one per request).
+        let _permit = permit;
+        let idle = lock(&self.idle).pop();
+        // Readers open on first need, and again if a task holding one panicked.
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => open_reader(&self.path)?,
+        };
+        let result = f(&mut conn);
+        lock(&self.idle).push(conn);
+        result
     }
 }
 

@@ -160,16 +160,14 @@ pub async fn check_trust(
     context: &ContextKeys,
     with_tags: bool,
 ) -> Result<Option<TrustedRole>, CognitoError> {
-    let role = crate::iam::find_role_by_arn(core, role_arn)
+    let entry = crate::cache::role_entry(core, role_arn)
         .await
         .map_err(|e| CognitoError::Internal(Box::new(std::io::Error::other(e.to_string()))))?;
-    let Some(role) = role else { return Ok(None) };
-    let Ok(doc) = crate::policy::parse_policy(
-        &role.assume_role_policy_document,
-        crate::policy::PolicyKind::Trust,
-    ) else {
+    let Some(entry) = entry else { return Ok(None) };
+    let Some(doc) = &entry.trust else {
         return Ok(None);
     };
+    let role = &entry.role;
     let principal = RequestPrincipal::Federated(COGNITO_PROVIDER.to_string());
     let mut actions = vec!["sts:AssumeRoleWithWebIdentity"];
     if with_tags {
@@ -182,13 +180,13 @@ pub async fn check_trust(
             principal: Some(&principal),
             context,
         };
-        if crate::policy::eval::evaluate(&[&doc], &req) != Decision::Allowed {
+        if crate::policy::eval::evaluate(&[doc], &req) != Decision::Allowed {
             return Ok(None);
         }
     }
     Ok(Some(TrustedRole {
-        arn: role.arn,
-        id: role.id,
+        arn: role.arn.clone(),
+        id: role.id.clone(),
     }))
 }
 

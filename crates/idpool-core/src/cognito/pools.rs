@@ -2,6 +2,7 @@
 //! principal-tag maps (spec §2, §3.1, §3.5, §4.13, §4.14).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -135,7 +136,7 @@ pub async fn update_identity_pool(
     core: &Core,
     input: UpdateIdentityPoolInput,
 ) -> Result<Value, CognitoError> {
-    let mut pool = load_pool(core, &input.identity_pool_id).await?;
+    let mut pool = load_pool_fresh(core, &input.identity_pool_id).await?;
     let mut config = config_from_input(&input.rest, Some(&pool.config))?;
     // Update replaces the pool's settings, but what other operations own stays.
     config.roles = pool.config.roles.take();
@@ -154,7 +155,9 @@ pub async fn update_identity_pool(
     pool.name = input.rest.identity_pool_name;
     pool.config = config;
     pool.version += 1;
-    match core.store.update_pool(&pool.to_row()).await {
+    let result = core.store.update_pool(&pool.to_row()).await;
+    core.caches.pools.remove(&pool.id);
+    match result {
         Ok(()) => Ok(pool.to_wire()),
         Err(idpool_store::StoreError::NotFound) => {
             Err(CognitoError::pool_not_found(&input.identity_pool_id))
@@ -165,7 +168,9 @@ pub async fn update_identity_pool(
 }
 
 pub async fn delete_identity_pool(core: &Core, input: PoolIdInput) -> Result<Value, CognitoError> {
-    if core.store.delete_pool(&input.identity_pool_id).await? {
+    let deleted = core.store.delete_pool(&input.identity_pool_id).await;
+    core.caches.pools.remove(&input.identity_pool_id);
+    if deleted? {
         Ok(json!({}))
     } else {
         Err(CognitoError::pool_not_found(&input.identity_pool_id))
@@ -337,8 +342,19 @@ fn principal_tag_map_wire(pool_id: &str, provider: &str, entry: &PrincipalTagMap
     Value::Object(out)
 }
 
-/// Reads a pool or answers the catalogue's not-found message.
-pub async fn load_pool(core: &Core, id: &str) -> Result<Pool, CognitoError> {
+/// Reads a pool or answers the catalogue's not-found message. Served from a short-lived cache:
+/// the credential path reads the pool on every request.
+pub async fn load_pool(core: &Core, id: &str) -> Result<Arc<Pool>, CognitoError> {
+    if let Some(hit) = core.caches.pools.get(&id.to_string()) {
+        return Ok(hit);
+    }
+    let pool = Arc::new(load_pool_fresh(core, id).await?);
+    core.caches.pools.insert(id.to_string(), pool.clone());
+    Ok(pool)
+}
+
+/// Reads a pool from the store itself, for read-modify-write.
+async fn load_pool_fresh(core: &Core, id: &str) -> Result<Pool, CognitoError> {
     let row = core
         .store
         .get_pool(id)
@@ -355,10 +371,12 @@ async fn modify_pool(
     edit: impl Fn(&mut Pool) -> Result<(), CognitoError>,
 ) -> Result<Pool, CognitoError> {
     for _ in 0..UPDATE_ATTEMPTS {
-        let mut pool = load_pool(core, id).await?;
+        let mut pool = load_pool_fresh(core, id).await?;
         edit(&mut pool)?;
         pool.version += 1;
-        match core.store.update_pool(&pool.to_row()).await {
+        let result = core.store.update_pool(&pool.to_row()).await;
+        core.caches.pools.remove(&id.to_string());
+        match result {
             Ok(()) => return Ok(pool),
             Err(idpool_store::StoreError::ConcurrentModification) => continue,
             Err(idpool_store::StoreError::NotFound) => {

@@ -17,7 +17,7 @@ pub use providers::{
 };
 pub use roles::{
     CreateRoleInput, Role, create_role, find_role_by_arn, get_role, list_role_policy_documents,
-    list_role_policy_documents_by_arn, put_role_policy,
+    put_role_policy,
 };
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -68,6 +68,10 @@ pub async fn handle(
     params: &QueryParams,
     request_id: &str,
 ) -> Result<String, WireError> {
+    // Any change to roles or their policies invalidates what credential issuing cached.
+    if !(action.starts_with("Get") || action.starts_with("List")) {
+        core.caches.roles.clear();
+    }
     let outcome = match action {
         "CreateRole" => roles::create_role_action(core, params, request_id).await,
         "GetRole" => roles::get_role_action(core, params, request_id).await,

@@ -557,22 +557,6 @@ pub(super) async fn list_role_tags_action(
     }))
 }
 
-/// Inline policy documents of the role an ARN names; none when the role is gone, so a
-/// deleted role's sessions are allowed nothing.
-pub async fn list_role_policy_documents_by_arn(
-    core: &Core,
-    arn: &str,
-) -> Result<Vec<String>, IamError> {
-    match find_role_by_arn(core, arn).await? {
-        Some(role) => Ok(list_role_policy_documents(core, &role.name)
-            .await?
-            .into_iter()
-            .map(|(_, doc)| doc)
-            .collect()),
-        None => Ok(Vec::new()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
