@@ -300,7 +300,8 @@ pub async fn unlink_developer_identity(
     }
     let id = row.id.clone();
     idpool_store::transact(core.store.as_ref(), move |tx| {
-        tx.unlink_developer_user(&id, &link, now_ms)
+        tx.unlink_developer_user(&id, &link, now_ms)?;
+        super::identities::disable_if_unlinked(tx, &id, now_ms)
     })
     .await?;
     Ok(json!({}))

@@ -3,6 +3,7 @@
 //! (spec §2, §4.3-4.7).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use idpool_store::{IdentityRow, LoginLink};
 use serde::Deserialize;
@@ -83,7 +84,7 @@ async fn reconcile(core: &Core, req: LinkRequest) -> Result<Linked, CognitoError
 pub async fn load_live_identity(
     core: &Core,
     id: &str,
-) -> Result<(IdentityRow, Pool), CognitoError> {
+) -> Result<(IdentityRow, Arc<Pool>), CognitoError> {
     let row = core
         .store
         .get_identity(id)
@@ -177,7 +178,7 @@ async fn resolve_subject(
     identity_id: &str,
     logins_in: &BTreeMap<String, String>,
     now_ms: i64,
-) -> Result<(Subject, Pool), CognitoError> {
+) -> Result<(Subject, Arc<Pool>), CognitoError> {
     let (row, pool) = load_live_identity(core, identity_id).await?;
     let authenticated = !row.logins.is_empty() || !row.developer_users.is_empty();
     if logins_in.is_empty() {
@@ -321,7 +322,7 @@ pub async fn unlink_identity(
         for provider in &remove {
             tx.unlink_login(&id, provider, now_ms)?;
         }
-        Ok(())
+        disable_if_unlinked(tx, &id, now_ms)
     })
     .await?;
     Ok(json!({}))
@@ -340,6 +341,22 @@ pub fn describe(row: &IdentityRow) -> Value {
         idpool_wire::json::epoch_seconds(row.modified_ms),
     );
     Value::Object(m)
+}
+
+/// An identity stripped of its last login is unusable (spec §4.7): it must not fall back to
+/// being a guest, so it is disabled like a merged-away identity.
+pub fn disable_if_unlinked(
+    tx: &mut dyn idpool_store::IdentityTx,
+    id: &str,
+    now_ms: i64,
+) -> idpool_store::StoreResult<()> {
+    if let Some(row) = tx.get_identity(id)?
+        && row.logins.is_empty()
+        && row.developer_users.is_empty()
+    {
+        tx.set_disabled(id, true, now_ms)?;
+    }
+    Ok(())
 }
 
 pub async fn describe_identity(core: &Core, input: IdentityIdInput) -> Result<Value, CognitoError> {
