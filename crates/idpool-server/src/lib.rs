@@ -52,10 +52,15 @@ impl Application {
                 root.secret_access_key.as_str()
             );
         }
+        // Bound before the issuer is fixed, so that port 0 yields the real port.
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        let bound = listener.local_addr().unwrap_or(settings.listen);
         let issuer = settings
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", settings.listen))
+            .unwrap_or_else(|| format!("http://{bound}"))
             .trim_end_matches('/')
             .to_string();
         let core = idpool_core::Core::new(
@@ -73,9 +78,6 @@ impl Application {
         .await
         .map_err(|e| format!("key ring: {e}"))?;
         let declared_pools = declare::apply(&core, &settings.declarations).await?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
         let state = Arc::new(http::AppState {
             core: core.clone(),
             credentials: auth::Credentials { root: root.clone() },
