@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -14,6 +15,9 @@ use aws_sdk_cognitoidentity::config::Credentials;
 use aws_sdk_cognitoidentity::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The issuer every test server names in its tokens.
+pub const ISSUER: &str = "http://127.0.0.1:9600";
 
 pub const ROOT_KEY_ID: &str = "AKIDROOTEXAMPLE00001";
 pub const ROOT_SECRET: &str = "root/secret/example/key/0000000000000000";
@@ -32,6 +36,8 @@ pub struct TestServer {
     running: Option<Running>,
     config_path: PathBuf,
     dir: tempfile::TempDir,
+    /// The clock every request of this server reads (kept across restarts).
+    clock: Arc<dyn idpool_core::Clock>,
 }
 
 struct Running {
@@ -47,10 +53,20 @@ impl TestServer {
 
     /// A server whose `idpool.toml` holds `settings`.
     pub async fn start_with_settings(settings: &str) -> TestServer {
+        TestServer::start_full(settings, Arc::new(idpool_core::SystemClock)).await
+    }
+
+    /// A server with default settings whose requests read `clock` (tests move it to make
+    /// credentials and tokens expire).
+    pub async fn start_with_clock(clock: Arc<dyn idpool_core::Clock>) -> TestServer {
+        TestServer::start_full("", clock).await
+    }
+
+    async fn start_full(settings: &str, clock: Arc<dyn idpool_core::Clock>) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
         let config_path = dir.path().join("idpool.toml");
         std::fs::write(&config_path, settings).expect("settings file written");
-        let (addr, running) = launch(&dir, &config_path).await;
+        let (addr, running) = launch(&dir, &config_path, clock.clone()).await;
         let clients = Clients::new(addr).await;
         TestServer {
             addr,
@@ -61,14 +77,21 @@ impl TestServer {
             running: Some(running),
             config_path,
             dir,
+            clock,
         }
+    }
+
+    /// The settings this server was started with (same data directory), for tools that act
+    /// on its store, such as key rotation.
+    pub fn settings(&self) -> idpool_server::Settings {
+        resolve_settings(self.dir.path(), &self.config_path)
     }
 
     /// Stops the server, waiting for it to finish, and starts a new one on the same data
     /// directory (on a new port; the clients follow it).
     pub async fn restart(&mut self) {
         self.stop().await;
-        let (addr, running) = launch(&self.dir, &self.config_path).await;
+        let (addr, running) = launch(&self.dir, &self.config_path, self.clock.clone()).await;
         let clients = Clients::new(addr).await;
         self.addr = addr;
         self.cognito = clients.cognito;
@@ -109,6 +132,15 @@ impl TestServer {
         aws_sdk_sts::Client::new(&sdk_config(self.addr, Some((key_id, secret, None))).await)
     }
 
+    /// SDK settings signing with the given key pair and optional session token (temporary
+    /// credentials), or sending unsigned requests when `creds` is `None`.
+    pub async fn config_as(
+        &self,
+        creds: Option<(&str, &str, Option<&str>)>,
+    ) -> aws_config::SdkConfig {
+        sdk_config(self.addr, creds).await
+    }
+
     /// A Cognito client signing with the root key pair plus a session token.
     pub async fn cognito_with_token(&self, token: &str) -> aws_sdk_cognitoidentity::Client {
         let creds = Some((ROOT_KEY_ID, ROOT_SECRET, Some(token)));
@@ -126,11 +158,14 @@ impl Drop for TestServer {
     }
 }
 
-async fn launch(dir: &tempfile::TempDir, config_path: &std::path::Path) -> (SocketAddr, Running) {
+fn resolve_settings(dir: &Path, config_path: &Path) -> idpool_server::Settings {
     let args = idpool_server::ServeArgs {
         listen: Some("127.0.0.1:0".parse().expect("loopback address")),
-        data_dir: Some(dir.path().into()),
+        data_dir: Some(dir.into()),
         config: Some(config_path.into()),
+        // A restart binds another port; the issuer of our tokens must stay the same across it,
+        // as it does for a deployed server with a fixed address or public URL.
+        public_url: Some(ISSUER.to_string()),
         ..Default::default()
     };
     let env = |k: &str| match k {
@@ -138,8 +173,16 @@ async fn launch(dir: &tempfile::TempDir, config_path: &std::path::Path) -> (Sock
         "IDPOOL_ROOT_SECRET_ACCESS_KEY" => Some(ROOT_SECRET.to_string()),
         _ => None,
     };
-    let settings = idpool_server::Settings::resolve(&args, &env).expect("settings resolve");
-    let app = idpool_server::Application::build(settings)
+    idpool_server::Settings::resolve(&args, &env).expect("settings resolve")
+}
+
+async fn launch(
+    dir: &tempfile::TempDir,
+    config_path: &Path,
+    clock: Arc<dyn idpool_core::Clock>,
+) -> (SocketAddr, Running) {
+    let settings = resolve_settings(dir.path(), config_path);
+    let app = idpool_server::Application::build_with_clock(settings, clock)
         .await
         .expect("server builds");
     let addr = app.local_addr();
@@ -392,8 +435,23 @@ impl RawResponse {
 /// Sends one unsigned `POST /` with a minimal HTTP/1.1 client, so the test sees what the
 /// server itself answers without an SDK in between.
 pub async fn raw_post(addr: SocketAddr, headers: &[(&str, &str)], body: &str) -> RawResponse {
+    raw_request(addr, "POST", "/", headers, body).await
+}
+
+/// Sends one `GET` of `path` with the same minimal client.
+pub async fn raw_get(addr: SocketAddr, path: &str) -> RawResponse {
+    raw_request(addr, "GET", path, &[], "").await
+}
+
+async fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
     let mut request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {

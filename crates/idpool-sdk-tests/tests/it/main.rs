@@ -1,13 +1,20 @@
 //! End-to-end tests of idpool through the official AWS SDK for Rust: one binary, one server per test (spec §1-§4, design.md "Tests").
 
+mod fixtures;
 mod helpers;
 
 mod auth;
+mod basic_flow;
+mod credentials;
+mod data_plane_errors;
+mod developer;
 mod durability;
 mod iam_providers;
 mod iam_roles;
-mod data_plane_errors;
+mod identities;
 mod pools;
 mod principal_tags;
 mod roles_mappings;
+mod session_auth;
+mod sts;
 mod tags;
