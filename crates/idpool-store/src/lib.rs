@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+pub mod postgres;
 pub mod sqlite;
 pub mod testsuite;
 
@@ -309,7 +310,8 @@ impl<T: PoolStore + RoleStore + ProviderStore + KeyStore + IdentityStore> Store 
 pub enum Engine {
     /// `sqlite://<path>`
     Sqlite(std::path::PathBuf),
-    /// `postgres://...` (not built yet)
+    /// `postgres://...` or `postgresql://...`: the URL itself goes to the engine, which keeps
+    /// its password out of every message.
     Postgres,
 }
 
@@ -332,8 +334,8 @@ impl Engine {
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match Engine::from_url(url).map_err(|m| StoreError::Backend(m.into()))? {
         Engine::Sqlite(path) => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&path).await?)),
-        Engine::Postgres => Err(StoreError::Backend(
-            "the PostgreSQL engine is not available in this build yet".into(),
+        Engine::Postgres => Ok(std::sync::Arc::new(
+            crate::postgres::PostgresStore::open(url).await?,
         )),
     }
 }
