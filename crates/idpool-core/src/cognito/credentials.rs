@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::CognitoError;
 use super::logins::COGNITO_PROVIDER;
-use super::model::Pool;
+use super::model::{MappingRule, Pool, RoleMapping};
 use crate::Core;
 use crate::policy::eval::{ContextKeys, Decision, Request, RequestPrincipal};
 use crate::session::{IssuedCredentials, SessionClaims};
@@ -76,7 +76,32 @@ pub struct Subject {
     /// `amr` as the token carries it.
     pub amr: Vec<String>,
     pub tags: BTreeMap<String, String>,
+    /// The outside logins of this request, in the order they were verified: role mappings
+    /// and principal tags read their claims.
+    pub logins: Vec<LoginClaims>,
 }
+
+/// The claims of one verified outside login and the names it is configured under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginClaims {
+    /// Its `RoleMappings` key: `<user pool>:<client id>`, the OIDC provider ARN, or the
+    /// social provider's name (spec §3.5).
+    pub mapping_key: String,
+    /// Its principal-tag provider name: the user pool, the OIDC ARN or the social name.
+    pub tag_provider: String,
+    /// The configured client id the token was issued to.
+    pub client_id: String,
+    pub claims: Map<String, Value>,
+}
+
+pub const AMBIGUOUS_DENIED: &str = "The ambiguous role mapping rules denied this request";
+
+/// Principal tags the `UseDefaults` mapping produces: tag key and claim (spec §4.13: the
+/// client id and the user's subject).
+pub const DEFAULT_TAG_CLAIMS: [(&str, &str); 2] = [("client", "aud"), ("username", "sub")];
+/// Session tags a request may carry (STS).
+const MAX_SESSION_TAGS: usize = 50;
+const MAX_TAG_VALUE_CHARS: usize = 256;
 
 /// The `amr` claim for an identity: `unauthenticated`, or `authenticated` and its providers.
 pub fn amr_for(authenticated: bool, providers: &[String]) -> Vec<String> {
@@ -89,13 +114,31 @@ pub fn amr_for(authenticated: bool, providers: &[String]) -> Vec<String> {
     }
 }
 
-/// Picks the role for a subject from the pool's default roles (spec §4.9, without mappings).
+/// Picks the role for a subject (spec §4.9): the role mapping of the first presented login
+/// that has one, else the pool's default role for the subject's kind.
 pub fn choose_role(
     pool: &Pool,
     subject: &Subject,
     custom_role_arn: Option<&str>,
 ) -> Result<String, CognitoError> {
-    let key = if subject.authenticated {
+    if subject.authenticated
+        && let Some(mappings) = &pool.config.role_mappings
+        && let Some((mapping, login)) = subject
+            .logins
+            .iter()
+            .find_map(|l| mappings.get(&l.mapping_key).map(|m| (m, l)))
+    {
+        return mapped_role(pool, mapping, &login.claims, custom_role_arn);
+    }
+    default_role(pool, subject.authenticated, custom_role_arn)
+}
+
+fn default_role(
+    pool: &Pool,
+    authenticated: bool,
+    custom_role_arn: Option<&str>,
+) -> Result<String, CognitoError> {
+    let key = if authenticated {
         "authenticated"
     } else {
         "unauthenticated"
@@ -112,11 +155,144 @@ pub fn choose_role(
     match custom_role_arn {
         // Without a mapping that offers a choice, the only role an identity may ask for is the
         // one it would get anyway (spec §4.9.3).
-        Some(custom) if custom != role => Err(CognitoError::NotAuthorized(format!(
-            "Access to Role '{custom}' is forbidden."
-        ))),
+        Some(custom) if custom != role => Err(forbidden_role(custom)),
         _ => Ok(role),
     }
+}
+
+fn forbidden_role(arn: &str) -> CognitoError {
+    CognitoError::NotAuthorized(format!("Access to Role '{arn}' is forbidden."))
+}
+
+fn mapped_role(
+    pool: &Pool,
+    mapping: &RoleMapping,
+    claims: &Map<String, Value>,
+    custom: Option<&str>,
+) -> Result<String, CognitoError> {
+    match mapping.kind.as_str() {
+        "Token" => {
+            let roles = claim_strings(claims.get("cognito:roles"));
+            if let Some(custom) = custom {
+                return if roles.iter().any(|r| r == custom) {
+                    Ok(custom.to_string())
+                } else {
+                    Err(forbidden_role(custom))
+                };
+            }
+            if let Some(preferred) = claims.get("cognito:preferred_role").and_then(Value::as_str) {
+                return Ok(preferred.to_string());
+            }
+            match roles.as_slice() {
+                [only] => Ok(only.clone()),
+                _ => ambiguous(pool, mapping, None),
+            }
+        }
+        "Rules" => {
+            let matching: Vec<&str> = mapping
+                .rules_configuration
+                .iter()
+                .flat_map(|rc| rc.rules.iter())
+                .filter(|r| rule_matches(r, claims))
+                .map(|r| r.role_arn.as_str())
+                .collect();
+            match (custom, matching.first()) {
+                // CustomRoleArn may pick any matching rule's role over the first one.
+                (Some(c), Some(_)) if matching.contains(&c) => Ok(c.to_string()),
+                (Some(c), Some(_)) => Err(forbidden_role(c)),
+                (None, Some(first)) => Ok((*first).to_string()),
+                (_, None) => ambiguous(pool, mapping, custom),
+            }
+        }
+        _ => ambiguous(pool, mapping, custom),
+    }
+}
+
+/// `AmbiguousRoleResolution`: the authenticated role, or a denial (also when unset, failing
+/// closed).
+fn ambiguous(
+    pool: &Pool,
+    mapping: &RoleMapping,
+    custom: Option<&str>,
+) -> Result<String, CognitoError> {
+    match mapping.ambiguous_role_resolution.as_deref() {
+        Some("AuthenticatedRole") => default_role(pool, true, custom),
+        _ => Err(CognitoError::NotAuthorized(AMBIGUOUS_DENIED.into())),
+    }
+}
+
+/// A claim as strings: a string, a number or boolean as JSON text, or the scalar elements of
+/// an array (`cognito:groups`, `cognito:roles`).
+fn claim_strings(v: Option<&Value>) -> Vec<String> {
+    fn scalar(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(_) | Value::Bool(_) => Some(v.to_string()),
+            _ => None,
+        }
+    }
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(scalar).collect(),
+        Some(v) => scalar(v).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// One rule against the claims. An array claim matches when one of its elements does
+/// (`NotEqual`: when none equals the value). A missing claim never matches, not even
+/// `NotEqual` (spec §4.9).
+pub fn rule_matches(rule: &MappingRule, claims: &Map<String, Value>) -> bool {
+    let values = claim_strings(claims.get(&rule.claim));
+    if values.is_empty() {
+        return false;
+    }
+    let v = rule.value.as_str();
+    match rule.match_type.as_str() {
+        "Equals" => values.iter().any(|x| x == v),
+        "Contains" => values.iter().any(|x| x.contains(v)),
+        "StartsWith" => values.iter().any(|x| x.starts_with(v)),
+        "NotEqual" => values.iter().all(|x| x != v),
+        _ => false,
+    }
+}
+
+/// Session tags from the pool's attribute maps (spec §4.13): for each presented login whose
+/// provider has a map, `UseDefaults` adds the client id and subject, `PrincipalTags` maps tag
+/// keys to claims. Claims that are missing, not scalar, or longer than a tag value may be
+/// are skipped; the first login to set a key wins.
+pub fn principal_tags(pool: &Pool, logins: &[LoginClaims]) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    for login in logins {
+        let Some(map) = pool.config.principal_tag_maps.get(&login.tag_provider) else {
+            continue;
+        };
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        if map.use_defaults == Some(true) {
+            pairs.extend(DEFAULT_TAG_CLAIMS);
+        }
+        if let Some(explicit) = &map.principal_tags {
+            pairs.extend(explicit.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        for (tag, claim) in pairs {
+            if tags.len() >= MAX_SESSION_TAGS || tags.contains_key(tag) {
+                continue;
+            }
+            // `aud` may be an array; the tag is the client id the token was accepted for.
+            let value = if claim == "aud" {
+                Some(login.client_id.clone())
+            } else {
+                match login.claims.get(claim) {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(v @ (Value::Number(_) | Value::Bool(_))) => Some(v.to_string()),
+                    _ => None,
+                }
+            };
+            if let Some(value) = value.filter(|v| v.chars().count() <= MAX_TAG_VALUE_CHARS) {
+                tags.insert(tag.to_string(), value);
+            }
+        }
+    }
+    tags
 }
 
 /// The context keys STS sees for a Cognito web identity (spec §4.12).
@@ -269,4 +445,95 @@ pub fn credentials_wire(c: &IssuedCredentials) -> Value {
         "SessionToken": c.session_token,
         "Expiration": idpool_wire::json::epoch_seconds(c.expires_ms),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(claim: &str, match_type: &str, value: &str) -> MappingRule {
+        MappingRule {
+            claim: claim.into(),
+            match_type: match_type.into(),
+            value: value.into(),
+            role_arn: "arn:aws:iam::123456789012:role/R".into(),
+        }
+    }
+
+    #[test]
+    fn rules_read_arrays_numbers_and_booleans() {
+        let claims = json!({"cognito:groups": ["admins", "staff"], "level": 3, "isAdmin": true,
+            "empty": [], "obj": {"a": "b"}});
+        let claims = claims.as_object().unwrap();
+        assert!(rule_matches(
+            &rule("cognito:groups", "Equals", "staff"),
+            claims
+        ));
+        assert!(rule_matches(
+            &rule("cognito:groups", "StartsWith", "adm"),
+            claims
+        ));
+        assert!(!rule_matches(
+            &rule("cognito:groups", "NotEqual", "staff"),
+            claims
+        ));
+        assert!(rule_matches(
+            &rule("cognito:groups", "NotEqual", "guests"),
+            claims
+        ));
+        assert!(rule_matches(&rule("level", "Equals", "3"), claims));
+        assert!(rule_matches(&rule("isAdmin", "Equals", "true"), claims));
+        assert!(!rule_matches(&rule("empty", "NotEqual", "x"), claims));
+        assert!(!rule_matches(&rule("obj", "Contains", "a"), claims));
+        assert!(!rule_matches(&rule("missing", "NotEqual", "x"), claims));
+        assert!(!rule_matches(&rule("level", "GreaterThan", "1"), claims));
+    }
+
+    #[test]
+    fn tags_skip_missing_and_oversized_values_and_first_login_wins() {
+        let mut pool = Pool {
+            id: "us-east-1:p".into(),
+            name: "p".into(),
+            version: 1,
+            created_ms: 0,
+            config: Default::default(),
+        };
+        pool.config.principal_tag_maps.insert(
+            "a".into(),
+            super::super::model::PrincipalTagMap {
+                use_defaults: Some(true),
+                principal_tags: Some(
+                    [
+                        ("long".to_string(), "long".to_string()),
+                        ("none".to_string(), "missing".to_string()),
+                    ]
+                    .into(),
+                ),
+            },
+        );
+        pool.config.principal_tag_maps.insert(
+            "b".into(),
+            super::super::model::PrincipalTagMap {
+                use_defaults: None,
+                principal_tags: Some([("username".to_string(), "sub".to_string())].into()),
+            },
+        );
+        let login = |provider: &str, sub: &str| LoginClaims {
+            mapping_key: provider.into(),
+            tag_provider: provider.into(),
+            client_id: format!("client-{provider}"),
+            claims: json!({"sub": sub, "aud": ["x", "y"], "long": "v".repeat(257)})
+                .as_object()
+                .unwrap()
+                .clone(),
+        };
+        let tags = principal_tags(&pool, &[login("a", "alice"), login("b", "bob")]);
+        let expected: BTreeMap<String, String> = [
+            ("client".to_string(), "client-a".to_string()),
+            ("username".to_string(), "alice".to_string()),
+        ]
+        .into();
+        assert_eq!(tags, expected);
+        assert!(principal_tags(&pool, &[login("c", "carol")]).is_empty());
+    }
 }

@@ -97,11 +97,11 @@ pub async fn get_open_id_token_for_developer_identity(
     // Every other key must be a provider of the pool; a second developer provider cannot be.
     if others
         .keys()
-        .any(|k| k != logins::COGNITO_PROVIDER && !pool.configured_providers().contains(k))
+        .any(|k| k != logins::COGNITO_PROVIDER && !logins::is_login_key(&pool, k))
     {
         return Err(unsupported_developer_provider());
     }
-    let verified = logins::verify_logins(core, &pool, &others, now_ms)?;
+    let verified = logins::verify_logins(core, &pool, &others, now_ms).await?;
     let links = verified
         .into_iter()
         .filter_map(|v| match v {
@@ -132,6 +132,7 @@ pub async fn get_open_id_token_for_developer_identity(
         authenticated: true,
         amr,
         tags: input.principal_tags.clone(),
+        logins: Vec::new(),
     };
     let duration = input.token_duration.unwrap_or(DEFAULT_TOKEN_DURATION_S);
     let token = credentials::mint_open_id_token(core, &pool.id, &subject, duration, now_ms)?;

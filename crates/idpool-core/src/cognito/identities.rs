@@ -132,14 +132,14 @@ pub async fn get_id(core: &Core, input: GetIdInput) -> Result<Value, CognitoErro
         })?;
         return Ok(json!({ "IdentityId": id }));
     }
-    let verified = logins::verify_logins(core, &pool, &input.logins, now_ms)?;
-    let (ours, links) = split_logins(verified)?;
+    let verified = logins::verify_logins(core, &pool, &input.logins, now_ms).await?;
+    let split = split_logins(verified);
     let linked = reconcile(
         core,
         LinkRequest {
             pool_id: pool.id.clone(),
-            target: ours.map(|o| o.0),
-            links,
+            target: split.ours.map(|o| o.0),
+            links: split.links,
             developer: None,
             developer_strict: false,
             new_id: new_identity_id(core),
@@ -153,22 +153,42 @@ pub async fn get_id(core: &Core, input: GetIdInput) -> Result<Value, CognitoErro
 /// Our token (at most one identity) and the external links of a request.
 type OursLogin = (String, Vec<String>, BTreeMap<String, String>);
 
-fn split_logins(
-    verified: Vec<VerifiedLogin>,
-) -> Result<(Option<OursLogin>, Vec<LoginLink>), CognitoError> {
-    let mut ours = None;
-    let mut links = Vec::new();
+/// A request's verified logins, sorted by what each part of the flow needs.
+struct SplitLogins {
+    ours: Option<OursLogin>,
+    links: Vec<LoginLink>,
+    /// `amr` entries of the outside logins: provider name, then its detail (spec §4.11).
+    amr: Vec<String>,
+    claims: Vec<credentials::LoginClaims>,
+}
+
+fn split_logins(verified: Vec<VerifiedLogin>) -> SplitLogins {
+    let mut out = SplitLogins {
+        ours: None,
+        links: Vec::new(),
+        amr: Vec::new(),
+        claims: Vec::new(),
+    };
     for v in verified {
         match v {
             VerifiedLogin::Ours {
                 identity_id,
                 amr,
                 tags,
-            } => ours = Some((identity_id, amr, tags)),
-            VerifiedLogin::External { link, .. } => links.push(link),
+            } => out.ours = Some((identity_id, amr, tags)),
+            VerifiedLogin::External {
+                link,
+                amr_detail,
+                claims,
+            } => {
+                out.amr.push(link.provider.clone());
+                out.amr.push(amr_detail);
+                out.links.push(link);
+                out.claims.push(claims);
+            }
         }
     }
-    Ok((ours, links))
+    out
 }
 
 /// Steps 1-4 of the enhanced flow (spec §4.4), shared with GetOpenIdToken: the identity the
@@ -195,17 +215,18 @@ async fn resolve_subject(
             authenticated: false,
             amr: credentials::amr_for(false, &[]),
             tags: BTreeMap::new(),
+            logins: Vec::new(),
         };
         return Ok((subject, pool));
     }
-    let verified = logins::verify_logins(core, &pool, logins_in, now_ms)?;
-    let (ours, links) = split_logins(verified)?;
-    if let Some((sub, amr, tags)) = ours {
+    let verified = logins::verify_logins(core, &pool, logins_in, now_ms).await?;
+    let split = split_logins(verified);
+    if let Some((sub, amr, tags)) = split.ours {
         // Our token speaks for exactly one identity: the one the request names.
         if sub != row.id {
             return Err(CognitoError::NotAuthorized(LOGINS_DONT_MATCH.into()));
         }
-        if links.is_empty() {
+        if split.links.is_empty() {
             let authenticated = amr.first().is_some_and(|a| a == "authenticated");
             return Ok((
                 Subject {
@@ -213,6 +234,7 @@ async fn resolve_subject(
                     authenticated,
                     amr,
                     tags,
+                    logins: Vec::new(),
                 },
                 pool,
             ));
@@ -223,7 +245,7 @@ async fn resolve_subject(
         LinkRequest {
             pool_id: pool.id.clone(),
             target: Some(row.id.clone()),
-            links,
+            links: split.links,
             developer: None,
             developer_strict: false,
             new_id: new_identity_id(core),
@@ -231,11 +253,18 @@ async fn resolve_subject(
         },
     )
     .await?;
+    // `amr` names the providers of this request's logins, as the token AWS mints does.
+    let amr = if split.amr.is_empty() {
+        credentials::amr_for(linked.authenticated, &linked.providers)
+    } else {
+        credentials::amr_for(linked.authenticated, &split.amr)
+    };
     let subject = Subject {
         identity_id: linked.identity_id,
         authenticated: linked.authenticated,
-        amr: credentials::amr_for(linked.authenticated, &linked.providers),
-        tags: BTreeMap::new(),
+        amr,
+        tags: credentials::principal_tags(&pool, &split.claims),
+        logins: split.claims,
     };
     Ok((subject, pool))
 }
@@ -306,7 +335,7 @@ pub async fn unlink_identity(
 ) -> Result<Value, CognitoError> {
     let now_ms = core.clock.now_ms();
     let (row, pool) = load_live_identity(core, &input.identity_id).await?;
-    let verified = logins::verify_logins(core, &pool, &input.logins, now_ms)?;
+    let verified = logins::verify_logins(core, &pool, &input.logins, now_ms).await?;
     // Ownership is proven by a valid login already linked to this identity, or our own token
     // naming it.
     let proven = verified.iter().any(|v| match v {

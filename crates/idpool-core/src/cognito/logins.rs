@@ -7,15 +7,21 @@ use idpool_store::LoginLink;
 use serde_json::Value;
 
 use super::CognitoError;
+use super::credentials::LoginClaims;
 use super::model::Pool;
 use crate::Core;
+use crate::idp::cognito_user_pool::UserPoolVerifier;
+use crate::idp::oidc::OidcVerifier;
+use crate::idp::{TokenError, TokenVerifier, VerifiedToken, presets};
 
 /// The `Logins` key under which our own OpenID tokens come back (spec §3.3).
 pub const COGNITO_PROVIDER: &str = "cognito-identity.amazonaws.com";
 
 pub const LOGINS_DONT_MATCH: &str = "Logins don't match. Please include at least one valid login for this identity or identity pool.";
-pub const UNSUPPORTED_PROVIDER: &str =
-    "Token is not from a supported provider of this identity pool.";
+pub const UNSUPPORTED_PROVIDER: &str = crate::idp::UNSUPPORTED_PROVIDER;
+
+/// Entries a `Logins` map may hold (spec §3.3).
+pub const MAX_LOGINS: usize = 10;
 
 /// One verified login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,25 +32,78 @@ pub enum VerifiedLogin {
         amr: Vec<String>,
         tags: BTreeMap<String, String>,
     },
-    /// An outside provider's token: a link to find or make, with its `amr` entries.
-    External { link: LoginLink, amr_detail: String },
+    /// An outside provider's token: a link to find or make, its `amr` detail entry
+    /// (spec §4.11) and the claims role mappings and principal tags read.
+    External {
+        link: LoginLink,
+        amr_detail: String,
+        claims: LoginClaims,
+    },
 }
 
 /// Verifies every login of a request; one bad token fails the whole call (spec §4.2.3).
-pub fn verify_logins(
+/// Sizes are checked for all entries before any token is parsed or any key fetched.
+pub async fn verify_logins(
     core: &Core,
     pool: &Pool,
     logins: &BTreeMap<String, String>,
     now_ms: i64,
 ) -> Result<Vec<VerifiedLogin>, CognitoError> {
+    if logins.len() > MAX_LOGINS {
+        return Err(CognitoError::InvalidParameter(format!(
+            "Logins may hold at most {MAX_LOGINS} entries."
+        )));
+    }
+    if logins
+        .values()
+        .any(|t| t.is_empty() || t.len() > crate::idp::jwt::MAX_TOKEN_BYTES)
+    {
+        return Err(CognitoError::NotAuthorized(
+            crate::idp::BAD_SIGNATURE.into(),
+        ));
+    }
     let mut out = Vec::with_capacity(logins.len());
     for (provider, token) in logins {
-        out.push(verify_one(core, pool, provider, token, now_ms)?);
+        out.push(verify_one(core, pool, provider, token, now_ms).await?);
     }
     Ok(out)
 }
 
-fn verify_one(
+/// Whether `key` names a provider of the pool as a `Logins` key: a supported login provider,
+/// a user pool, the issuer (without scheme) of one of its OIDC providers, or a SAML ARN.
+pub fn is_login_key(pool: &Pool, key: &str) -> bool {
+    let c = &pool.config;
+    c.supported_login_providers
+        .as_ref()
+        .is_some_and(|m| m.contains_key(key))
+        || c.cognito_identity_providers
+            .iter()
+            .flatten()
+            .any(|p| p.provider_name.as_deref() == Some(key))
+        || oidc_arn_for(pool, key).is_some()
+        || c.saml_provider_arns.iter().flatten().any(|a| a == key)
+}
+
+/// The pool's OIDC provider ARN whose issuer is `key` (ARN `...:oidc-provider/<issuer host/path>`).
+fn oidc_arn_for<'a>(pool: &'a Pool, key: &str) -> Option<&'a String> {
+    pool.config
+        .open_id_connect_provider_arns
+        .iter()
+        .flatten()
+        .find(|arn| {
+            arn.split_once(":oidc-provider/")
+                .is_some_and(|(_, r)| r == key)
+        })
+}
+
+fn token_error(e: TokenError) -> CognitoError {
+    match e {
+        TokenError::NotAuthorized(m) => CognitoError::NotAuthorized(m),
+        TokenError::External(m) => CognitoError::ExternalService(m),
+    }
+}
+
+async fn verify_one(
     core: &Core,
     pool: &Pool,
     provider: &str,
@@ -54,14 +113,89 @@ fn verify_one(
     if provider == COGNITO_PROVIDER {
         return verify_ours(core, pool, token, now_ms);
     }
-    if !pool.configured_providers().iter().any(|p| p == provider) {
-        return Err(CognitoError::NotAuthorized(UNSUPPORTED_PROVIDER.into()));
+    let c = &pool.config;
+    let idp = core.idp.as_ref();
+    let user_pool_clients: Vec<String> = c
+        .cognito_identity_providers
+        .iter()
+        .flatten()
+        .filter(|p| p.provider_name.as_deref() == Some(provider))
+        .filter_map(|p| p.client_id.clone())
+        .collect();
+    if !user_pool_clients.is_empty() {
+        let v = UserPoolVerifier::new(idp, provider, user_pool_clients);
+        let t = v.verify(idp, token, now_ms).await.map_err(token_error)?;
+        return Ok(external(
+            provider,
+            format!("{provider}:CognitoSignIn:{}", t.subject),
+            format!("{provider}:{}", t.client_id),
+            provider,
+            t,
+        ));
     }
-    // Outside identity providers are verified by the provider verifiers of a later release;
-    // until then no such token can be proven genuine, and an unproven token is refused.
-    Err(CognitoError::NotAuthorized(
-        "Invalid login token. Couldn't verify signed token.".into(),
-    ))
+    if let Some(configured) = c
+        .supported_login_providers
+        .as_ref()
+        .and_then(|m| m.get(provider))
+    {
+        // Google and Apple issue JWTs; Facebook, Amazon and Twitter tokens are opaque and
+        // need the provider's own introspection API, which this release does not call.
+        let v = presets::verifier(idp, provider, configured)
+            .ok_or_else(|| CognitoError::NotAuthorized(crate::idp::BAD_SIGNATURE.into()))?;
+        let t = v.verify(idp, token, now_ms).await.map_err(token_error)?;
+        return Ok(external(
+            provider,
+            format!("{provider}:{}:{}", t.client_id, t.subject),
+            provider.to_string(),
+            provider,
+            t,
+        ));
+    }
+    if let Some(arn) = oidc_arn_for(pool, provider) {
+        let registered = crate::iam::get_oidc_provider(core, arn)
+            .await
+            .map_err(|e| CognitoError::Internal(Box::new(std::io::Error::other(e.to_string()))))?
+            .ok_or_else(|| CognitoError::NotAuthorized(UNSUPPORTED_PROVIDER.into()))?;
+        let v = OidcVerifier::for_iam_provider(idp, &registered.url, registered.client_ids);
+        let t = v.verify(idp, token, now_ms).await.map_err(token_error)?;
+        return Ok(external(
+            provider,
+            format!("{arn}:OIDC:{}", t.subject),
+            arn.clone(),
+            arn,
+            t,
+        ));
+    }
+    if c.saml_provider_arns.iter().flatten().any(|a| a == provider) {
+        // SAML assertions are verified by a later release; an unproven one is refused.
+        return Err(CognitoError::NotAuthorized(
+            crate::idp::BAD_SIGNATURE.into(),
+        ));
+    }
+    Err(CognitoError::NotAuthorized(UNSUPPORTED_PROVIDER.into()))
+}
+
+/// A verified outside login: linked as (provider, subject), never as the token.
+fn external(
+    provider: &str,
+    amr_detail: String,
+    mapping_key: String,
+    tag_provider: &str,
+    t: VerifiedToken,
+) -> VerifiedLogin {
+    VerifiedLogin::External {
+        link: LoginLink {
+            provider: provider.to_string(),
+            subject: t.subject,
+        },
+        amr_detail,
+        claims: LoginClaims {
+            mapping_key,
+            tag_provider: tag_provider.to_string(),
+            client_id: t.client_id,
+            claims: t.claims,
+        },
+    }
 }
 
 fn verify_ours(

@@ -351,6 +351,7 @@ pub(crate) mod testkit {
             account_id: "123456789012".into(),
             limits: crate::Limits::default(),
             issuer: "http://127.0.0.1:9600".into(),
+            idp: crate::idp::IdpSettings::default(),
         };
         Core::new(Arc::new(store), Arc::new(FixedClock(NOW_MS)), settings)
             .await
