@@ -6,7 +6,6 @@ use crate::Core;
 use crate::cognito::CognitoError;
 use crate::cognito::credentials::context_for;
 use crate::policy::eval::{ContextKeys, Decision, Request};
-use crate::policy::{PolicyKind, parse_policy};
 use crate::session::SessionClaims;
 
 /// The request context a session carries into every policy check.
@@ -51,18 +50,23 @@ pub async fn evaluate_session_with(
         .map_err(|e| CognitoError::Internal(Box::new(std::io::Error::other(e.to_string()))))?;
     // A deleted role's sessions are allowed nothing.
     let identity_refs: Vec<_> = entry.iter().flat_map(|e| e.inline.iter()).collect();
-    let session: Vec<_> = s
+    // Sealed policies were checked when issued; one that no longer parses must not leave the
+    // session with its role's full rights, so it allows nothing.
+    let Some(session) = s
         .session_policies
         .iter()
-        .filter_map(|d| parse_policy(d, PolicyKind::Identity).ok())
-        .collect();
+        .map(|d| crate::cache::session_policy(core, d))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Ok(Decision::ImplicitlyDenied);
+    };
     let req = Request {
         action,
         resource,
         principal: None,
         context: &context,
     };
-    let session_refs: Vec<_> = session.iter().collect();
+    let session_refs: Vec<_> = session.iter().map(|p| p.as_ref()).collect();
     Ok(crate::policy::eval::evaluate_with_session(
         &identity_refs,
         &session_refs,

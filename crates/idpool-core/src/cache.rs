@@ -11,6 +11,9 @@ use crate::policy::PolicyDocument;
 /// How long an entry is trusted. Edits made through this process invalidate at once; edits made
 /// by another instance sharing the store are seen after at most this long.
 pub const CONFIG_TTL: Duration = Duration::from_secs(2);
+/// Session policies are text sealed into tokens and never change, so their parsed form may be
+/// kept for as long as it is used.
+pub const SESSION_POLICY_TTL: Duration = Duration::from_secs(300);
 /// Entries kept before the oldest half is dropped.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -77,6 +80,9 @@ pub struct Caches {
     pub pools: TtlCache<String, Arc<crate::cognito::model::Pool>>,
     /// Keyed by role ARN; `None` caches "no such role".
     pub roles: TtlCache<String, Option<Arc<RoleEntry>>>,
+    /// Session policies by their text (every guest carries the same scope-down policy);
+    /// `None` caches "does not parse", which grants nothing.
+    pub session_policies: TtlCache<String, Option<Arc<PolicyDocument>>>,
 }
 
 impl Default for Caches {
@@ -84,6 +90,7 @@ impl Default for Caches {
         Caches {
             pools: TtlCache::new(CONFIG_TTL),
             roles: TtlCache::new(CONFIG_TTL),
+            session_policies: TtlCache::new(SESSION_POLICY_TTL),
         }
     }
 }
@@ -115,6 +122,20 @@ pub async fn role_entry(
     };
     core.caches.roles.insert(arn.to_string(), entry.clone());
     Ok(entry)
+}
+
+/// A session policy parsed once per text.
+pub fn session_policy(core: &crate::Core, text: &String) -> Option<Arc<PolicyDocument>> {
+    if let Some(hit) = core.caches.session_policies.get(text) {
+        return hit;
+    }
+    let parsed = crate::policy::parse_policy(text, crate::policy::PolicyKind::Identity)
+        .ok()
+        .map(Arc::new);
+    core.caches
+        .session_policies
+        .insert(text.clone(), parsed.clone());
+    parsed
 }
 
 #[cfg(test)]

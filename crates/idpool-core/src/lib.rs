@@ -1,10 +1,12 @@
 //! The domain: identity pools, IAM roles and providers, and the operations on them (spec §2-4).
 
+pub mod authorizer;
 pub mod authz;
 pub mod cache;
 pub mod clock;
 pub mod cognito;
 pub mod iam;
+pub mod idp;
 pub mod keys;
 pub mod openid;
 pub mod policy;
@@ -43,6 +45,8 @@ pub struct Core {
     /// `iss` of our OpenID tokens.
     pub issuer: String,
     pub caches: Arc<cache::Caches>,
+    /// Verification of outside identity providers' tokens, with its key caches.
+    pub idp: Arc<idp::Idp>,
 }
 
 /// What a [`Core`] is built from.
@@ -51,6 +55,7 @@ pub struct CoreSettings {
     pub account_id: String,
     pub limits: Limits,
     pub issuer: String,
+    pub idp: idp::IdpSettings,
 }
 
 impl Core {
@@ -70,6 +75,7 @@ impl Core {
             keys: Arc::new(keys::SharedKeyRing::new(ring)),
             issuer: settings.issuer,
             caches: Arc::new(cache::Caches::default()),
+            idp: Arc::new(idp::Idp::new(settings.idp)),
         })
     }
 }

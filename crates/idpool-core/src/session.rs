@@ -9,6 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
+use idpool_wire::sigv4::{CredentialError, SecretKey, SecretLookup};
+
 use crate::keys::KeyRing;
 
 /// First byte of every token; a new layout gets a new number.
@@ -160,6 +162,50 @@ pub fn open(
     }
     let secret = derive_secret(&key.derive, access_key_id, &nonce);
     Ok((claims, secret))
+}
+
+/// The [`SecretLookup`] for requests signed with sealed session credentials: it opens the
+/// token sent with the key id and keeps the claims, so a verified request costs one opening.
+pub struct SessionLookup {
+    ring: std::sync::Arc<KeyRing>,
+    now_ms: i64,
+    opened: std::sync::Mutex<Option<SessionClaims>>,
+}
+
+impl SessionLookup {
+    pub fn new(ring: std::sync::Arc<KeyRing>, now_ms: i64) -> Self {
+        SessionLookup {
+            ring,
+            now_ms,
+            opened: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The claims of the session whose secret was handed out, once `verify` asked for it.
+    pub fn take_claims(&self) -> Option<SessionClaims> {
+        self.opened.lock().ok().and_then(|mut c| c.take())
+    }
+}
+
+impl SecretLookup for SessionLookup {
+    fn secret_for(
+        &self,
+        access_key_id: &str,
+        session_token: Option<&str>,
+    ) -> Result<SecretKey, CredentialError> {
+        // Without a token there is nothing to open: idpool keeps no table of session keys.
+        let token = session_token.ok_or(CredentialError::UnknownAccessKey)?;
+        match open(&self.ring, access_key_id, token, self.now_ms) {
+            Ok((claims, secret)) => {
+                if let Ok(mut slot) = self.opened.lock() {
+                    *slot = Some(claims);
+                }
+                Ok(SecretKey::new(secret))
+            }
+            Err(SessionError::Expired) => Err(CredentialError::ExpiredSessionToken),
+            Err(_) => Err(CredentialError::InvalidSessionToken),
+        }
+    }
 }
 
 /// 40 characters from HMAC-SHA256(derivation key, access key id || nonce): recomputable by any
