@@ -58,9 +58,12 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One `idpool serve` process on 127.0.0.1 with its own data directory and empty settings file. */
+/**
+ * One `idpool serve` process on 127.0.0.1 with its own data directory and settings file
+ * (empty unless `settings`, TOML text, is given; `writeSettings` replaces it before a start).
+ */
 export class IdpoolServer {
-  constructor() {
+  constructor({ settings = '' } = {}) {
     this.workdir = mkdtempSync(path.join(os.tmpdir(), 'idpool-js-'));
     this.dataDir = path.join(this.workdir, 'data');
     this.configPath = path.join(this.workdir, 'idpool.toml');
@@ -68,8 +71,12 @@ export class IdpoolServer {
     this.child = null;
     this.exitStatus = null;
     this.port = null;
-    writeFileSync(this.configPath, '');
+    writeFileSync(this.configPath, settings);
     this.killOnExit = () => this.child?.kill('SIGKILL');
+  }
+
+  writeSettings(settings) {
+    writeFileSync(this.configPath, settings);
   }
 
   get endpoint() {
