@@ -12,7 +12,7 @@ use super::model::Pool;
 use crate::Core;
 use crate::idp::cognito_user_pool::UserPoolVerifier;
 use crate::idp::oidc::OidcVerifier;
-use crate::idp::{TokenError, TokenVerifier, VerifiedToken, presets};
+use crate::idp::{TokenError, TokenVerifier, VerifiedToken, introspect, presets};
 
 /// The `Logins` key under which our own OpenID tokens come back (spec §3.3).
 pub const COGNITO_PROVIDER: &str = "cognito-identity.amazonaws.com";
@@ -138,11 +138,18 @@ async fn verify_one(
         .as_ref()
         .and_then(|m| m.get(provider))
     {
-        // Google and Apple issue JWTs; Facebook, Amazon and Twitter tokens are opaque and
-        // need the provider's own introspection API, which this release does not call.
-        let v = presets::verifier(idp, provider, configured)
-            .ok_or_else(|| CognitoError::NotAuthorized(crate::idp::BAD_SIGNATURE.into()))?;
-        let t = v.verify(idp, token, now_ms).await.map_err(token_error)?;
+        // Google and Apple issue JWTs; Facebook and Amazon tokens are opaque and are asked
+        // about at the provider. Twitter needs OAuth 1.0a signing, which this release lacks.
+        let t = if let Some(v) = presets::verifier(idp, provider, configured) {
+            v.verify(idp, token, now_ms).await
+        } else if let Some(v) = introspect::verifier(idp, provider, configured) {
+            v.verify(idp, token, now_ms).await
+        } else {
+            return Err(CognitoError::NotAuthorized(
+                crate::idp::BAD_SIGNATURE.into(),
+            ));
+        }
+        .map_err(token_error)?;
         return Ok(external(
             provider,
             format!("{provider}:{}:{}", t.client_id, t.subject),

@@ -2,6 +2,7 @@
 
 pub mod cognito_user_pool;
 pub mod http;
+pub mod introspect;
 pub mod jwks;
 pub mod jwt;
 pub mod oidc;
@@ -104,6 +105,8 @@ pub struct IdpOverride {
     pub jwks_url: Option<String>,
     /// The discovery document URL, when not `<issuer>/.well-known/openid-configuration`.
     pub discovery_url: Option<String>,
+    /// The base URL of Facebook's Graph API or Amazon's token API, when not the public one.
+    pub introspection_url: Option<String>,
     /// Allow `http://` to hosts other than this machine (a provider on a private network).
     pub allow_http: bool,
 }
@@ -170,6 +173,9 @@ pub struct Idp {
     fetcher: Arc<dyn Fetcher>,
     keys: DocCache<KeySet>,
     discovery: DocCache<Discovery>,
+    /// Slots for outbound token introspection calls, so a burst of logins cannot open
+    /// unbounded connections to a provider.
+    introspection: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Idp {
@@ -194,6 +200,7 @@ impl Idp {
             fetcher,
             keys: DocCache::default(),
             discovery: DocCache::default(),
+            introspection: tokio::sync::Semaphore::new(introspect::MAX_CONCURRENT_INTROSPECTIONS),
         }
     }
 
