@@ -19,9 +19,8 @@ pub struct Credentials {
 /// to be, so the session is opened only once.
 pub struct RequestCredentials<'a> {
     pub credentials: &'a Credentials,
-    pub ring: std::sync::Arc<idpool_core::keys::KeyRing>,
-    pub now_ms: i64,
-    pub caller: std::sync::Mutex<Option<Caller>>,
+    sessions: idpool_core::session::SessionLookup,
+    root: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> RequestCredentials<'a> {
@@ -32,15 +31,19 @@ impl<'a> RequestCredentials<'a> {
     ) -> Self {
         RequestCredentials {
             credentials,
-            ring,
-            now_ms,
-            caller: std::sync::Mutex::new(None),
+            sessions: idpool_core::session::SessionLookup::new(ring, now_ms),
+            root: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// The caller, once `verify` accepted the signature.
     pub fn take_caller(&self) -> Option<Caller> {
-        self.caller.lock().ok().and_then(|mut c| c.take())
+        if self.root.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return Some(Caller::Root);
+        }
+        self.sessions
+            .take_claims()
+            .map(|claims| Caller::Session(Box::new(claims)))
     }
 }
 
@@ -50,29 +53,15 @@ impl SecretLookup for RequestCredentials<'_> {
         access_key_id: &str,
         session_token: Option<&str>,
     ) -> Result<SecretKey, CredentialError> {
-        let found = match session_token {
-            // Root keys are long-term: a session token alongside them is a forged pair.
-            None if access_key_id == self.credentials.root.access_key_id => (
-                Caller::Root,
-                SecretKey::new(self.credentials.root.secret_access_key.as_str()),
-            ),
-            None => return Err(CredentialError::UnknownAccessKey),
-            Some(token) => {
-                match idpool_core::session::open(&self.ring, access_key_id, token, self.now_ms) {
-                    Ok((claims, secret)) => {
-                        (Caller::Session(Box::new(claims)), SecretKey::new(secret))
-                    }
-                    Err(idpool_core::session::SessionError::Expired) => {
-                        return Err(CredentialError::ExpiredSessionToken);
-                    }
-                    Err(_) => return Err(CredentialError::InvalidSessionToken),
-                }
-            }
-        };
-        if let Ok(mut c) = self.caller.lock() {
-            *c = Some(found.0);
+        // Root keys are long-term: a session token alongside them is a forged pair, which the
+        // session lookup refuses since no sealed token names root's key id.
+        if session_token.is_none() && access_key_id == self.credentials.root.access_key_id {
+            self.root.store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(SecretKey::new(
+                self.credentials.root.secret_access_key.as_str(),
+            ));
         }
-        Ok(found.1)
+        self.sessions.secret_for(access_key_id, session_token)
     }
 }
 

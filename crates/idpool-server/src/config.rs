@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::declare::Declarations;
+use crate::limits::{Rate, RateLimitSettings};
 
 /// Settings as given on the command line (and, through clap's `env`, by `IDPOOL_*`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -53,8 +54,124 @@ pub struct FileSettings {
     pub max_body_bytes: Option<usize>,
     /// Identity pools per account.
     pub max_identity_pools: Option<u64>,
+    /// Requests to identity providers (key sets, discovery) in flight at once.
+    pub max_concurrent_idp_fetches: Option<usize>,
+    /// Request-rate limits (security-and-performance.md §6.4).
+    pub rate_limits: Option<RateLimitsFile>,
+    /// Where self-hosted or offline identity providers publish their keys.
+    #[serde(default)]
+    pub idp_override: Vec<IdpOverrideFile>,
     #[serde(flatten)]
     pub declarations: Declarations,
+}
+
+/// The `[rate_limits]` table. Rates are requests per second; 0 switches that limit off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsFile {
+    pub enabled: Option<bool>,
+    pub per_source_rps: Option<f64>,
+    pub per_source_burst: Option<u32>,
+    pub per_pool_rps: Option<f64>,
+    pub per_pool_burst: Option<u32>,
+    pub per_caller_rps: Option<f64>,
+    pub per_caller_burst: Option<u32>,
+    pub aws_default_quotas: Option<bool>,
+    pub trust_forwarded_for: Option<bool>,
+}
+
+impl RateLimitsFile {
+    fn resolve(self) -> Result<RateLimitSettings, String> {
+        let d = RateLimitSettings::default();
+        let rate = |name: &str, rps: Option<f64>, burst: Option<u32>, def: Rate| {
+            let per_second = rps.unwrap_or(def.per_second);
+            if !per_second.is_finite() || per_second < 0.0 {
+                return Err(format!("rate_limits.{name}_rps must be a number >= 0"));
+            }
+            // Without an explicit burst, one second's worth may arrive at once.
+            let burst = burst.unwrap_or_else(|| {
+                if rps.is_some() {
+                    (per_second.ceil() as u32).max(1)
+                } else {
+                    def.burst
+                }
+            });
+            if burst == 0 {
+                return Err(format!("rate_limits.{name}_burst must be at least 1"));
+            }
+            Ok(Rate::new(per_second, burst))
+        };
+        Ok(RateLimitSettings {
+            enabled: self.enabled.unwrap_or(d.enabled),
+            per_source: rate(
+                "per_source",
+                self.per_source_rps,
+                self.per_source_burst,
+                d.per_source,
+            )?,
+            per_pool: rate(
+                "per_pool",
+                self.per_pool_rps,
+                self.per_pool_burst,
+                d.per_pool,
+            )?,
+            per_caller: rate(
+                "per_caller",
+                self.per_caller_rps,
+                self.per_caller_burst,
+                d.per_caller,
+            )?,
+            aws_default_quotas: self.aws_default_quotas.unwrap_or(d.aws_default_quotas),
+            trust_forwarded_for: self.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
+        })
+    }
+}
+
+/// One `[[idp_override]]` table: the issuer and key URLs of one identity provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpOverrideFile {
+    /// The provider name as a `Logins` key (the issuer without its scheme).
+    pub provider: String,
+    pub issuer: Option<String>,
+    pub jwks_url: Option<String>,
+    pub discovery_url: Option<String>,
+    /// Facebook's Graph API or Amazon's token API base URL.
+    pub introspection_url: Option<String>,
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+impl IdpOverrideFile {
+    fn resolve(self) -> Result<idpool_core::idp::IdpOverride, String> {
+        let provider = idpool_core::idp::provider_key(&self.provider).to_string();
+        if provider.is_empty() {
+            return Err("idp_override: provider must not be empty".into());
+        }
+        for url in [
+            &self.issuer,
+            &self.jwks_url,
+            &self.discovery_url,
+            &self.introspection_url,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!(
+                    "idp_override for {provider}: '{url}' must be an http:// or https:// URL"
+                ));
+            }
+        }
+        Ok(idpool_core::idp::IdpOverride {
+            provider,
+            issuer: self.issuer,
+            jwks_url: self.jwks_url,
+            discovery_url: self.discovery_url,
+            introspection_url: self.introspection_url,
+            allow_http: self.allow_http,
+        })
+    }
 }
 
 /// The settings the server runs with, every default applied.
@@ -71,6 +188,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_identity_pools: u64,
     pub max_clock_skew_ms: i64,
+    /// Requests to identity providers in flight at once; more wait (up to the fetch timeout).
+    pub max_concurrent_idp_fetches: usize,
+    pub rate_limits: RateLimitSettings,
+    /// Per-provider issuer and key URL overrides for token verification.
+    pub idp_overrides: Vec<idpool_core::idp::IdpOverride>,
     pub declarations: Declarations,
 }
 
@@ -84,6 +206,7 @@ impl std::fmt::Debug for Settings {
             .field("account_id", &self.account_id)
             .field("public_url", &self.public_url)
             .field("root_credentials", &self.root_credentials)
+            .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +307,11 @@ impl Settings {
                 );
             }
         };
+        let idp_overrides = file
+            .idp_override
+            .into_iter()
+            .map(IdpOverrideFile::resolve)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
             listen,
             data_dir,
@@ -196,6 +324,13 @@ impl Settings {
             max_body_bytes: file.max_body_bytes.unwrap_or(1024 * 1024),
             max_identity_pools: file.max_identity_pools.unwrap_or(1000),
             max_clock_skew_ms: 15 * 60 * 1000,
+            max_concurrent_idp_fetches: match file.max_concurrent_idp_fetches {
+                Some(0) => return Err("max_concurrent_idp_fetches must be at least 1".into()),
+                Some(n) => n,
+                None => 16,
+            },
+            rate_limits: file.rate_limits.unwrap_or_default().resolve()?,
+            idp_overrides,
             declarations: file.declarations,
         })
     }
@@ -290,6 +425,95 @@ mod tests {
             ..Default::default()
         };
         assert!(Settings::resolve(&a, &no_env).is_err());
+    }
+
+    #[test]
+    fn idp_overrides_are_read_and_checked() {
+        let dir = std::env::temp_dir().join(format!("idpool-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("idpool.toml");
+        std::fs::write(
+            &file,
+            r#"
+[[idp_override]]
+provider = "cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
+issuer = "http://localhost:9229/us-east-1_abc"
+
+[[idp_override]]
+provider = "https://login.example.internal/"
+jwks_url = "http://login.example.internal/keys"
+allow_http = true
+"#,
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &no_env).unwrap();
+        assert_eq!(s.idp_overrides.len(), 2);
+        assert_eq!(
+            s.idp_overrides[0].issuer.as_deref(),
+            Some("http://localhost:9229/us-east-1_abc")
+        );
+        assert_eq!(s.idp_overrides[1].provider, "login.example.internal");
+        assert!(s.idp_overrides[1].allow_http);
+        std::fs::write(
+            &file,
+            "[[idp_override]]\nprovider = \"x\"\njwks_url = \"ftp://x/keys\"\n",
+        )
+        .unwrap();
+        assert!(Settings::resolve(&args, &no_env).is_err());
+        std::fs::write(
+            &file,
+            "[[idp_override]]\nprovider = \"graph.facebook.com\"\nintrospection_url = \"http://127.0.0.1:8085\"\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&args, &no_env).unwrap();
+        assert_eq!(
+            s.idp_overrides[0].introspection_url.as_deref(),
+            Some("http://127.0.0.1:8085")
+        );
+        std::fs::write(
+            &file,
+            "[[idp_override]]\nprovider = \"x\"\nintrospection_url = \"graph.internal\"\n",
+        )
+        .unwrap();
+        assert!(Settings::resolve(&args, &no_env).is_err());
+        std::fs::write(&file, "[[idp_override]]\nprovider = \"x\"\njwks = \"y\"\n").unwrap();
+        assert!(
+            Settings::resolve(&args, &no_env).is_err(),
+            "unknown keys are refused"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rate_limits_are_read_and_checked() {
+        let s = Settings::resolve(&ServeArgs::default(), &no_env).unwrap();
+        assert_eq!(s.rate_limits, RateLimitSettings::default());
+        assert!(s.rate_limits.enabled && !s.rate_limits.aws_default_quotas);
+        let dir = std::env::temp_dir().join(format!("idpool-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("idpool.toml");
+        std::fs::write(
+            &file,
+            "[rate_limits]\nper_source_rps = 5\nper_pool_rps = 0\naws_default_quotas = true\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &no_env).unwrap();
+        assert_eq!(s.rate_limits.per_source, Rate::new(5.0, 5));
+        assert!(s.rate_limits.per_pool.is_off());
+        assert!(s.rate_limits.aws_default_quotas);
+        std::fs::write(&file, "[rate_limits]\nper_source_rps = -1\n").unwrap();
+        assert!(Settings::resolve(&args, &no_env).is_err());
+        std::fs::write(&file, "[rate_limits]\nper_ip = 1\n").unwrap();
+        assert!(Settings::resolve(&args, &no_env).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

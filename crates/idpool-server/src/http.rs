@@ -1,10 +1,12 @@
 //! The HTTP edge: one `POST /` for three AWS protocols, CORS, health, AWS-shaped errors (spec §1, §5.1).
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use axum::routing::{any, get};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -18,6 +20,8 @@ use idpool_wire::sigv4;
 use idpool_core::sts::Caller;
 
 use crate::auth::{Credentials, RequestCredentials};
+use crate::limits::{RateLimits, Refusal};
+use crate::metrics::Metrics;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -25,16 +29,20 @@ pub struct AppState {
     pub credentials: Credentials,
     pub max_body_bytes: usize,
     pub max_clock_skew_ms: i64,
+    pub limits: RateLimits,
+    pub metrics: Arc<Metrics>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route(
             "/.well-known/openid-configuration",
             get(openid_configuration),
         )
         .route("/.well-known/jwks_uri", get(jwks))
+        .route("/authorize", any(authorize_endpoint))
         .route("/", any(root))
         .fallback(fallback)
         .with_state(state)
@@ -69,6 +77,15 @@ fn public_json(body: String, cache: &'static str) -> Response {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     add_cors(h);
+    r
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut r = Response::new(Body::from(state.metrics.render()));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     r
 }
 
@@ -124,15 +141,70 @@ async fn fallback(req: Request) -> Response {
     json_error(&e, &id)
 }
 
-async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let request_id = request_id();
-    match *req.method() {
-        Method::OPTIONS => return preflight(req.headers()),
-        Method::POST => {}
-        _ => {
-            let e = WireError::with_status(405, "UnknownOperationException", "");
-            return json_error(&e, &request_id);
+/// What a request on `POST /` was, for metrics: the operation and `ok` or the error code.
+struct Outcome {
+    operation: String,
+    result: String,
+}
+
+impl Outcome {
+    fn new(operation: impl Into<String>) -> Outcome {
+        Outcome {
+            operation: operation.into(),
+            result: "ok".into(),
         }
+    }
+
+    fn failed(&mut self, e: &WireError) {
+        self.result.clone_from(&e.code);
+    }
+}
+
+async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if req.method() == Method::OPTIONS {
+        return preflight(req.headers());
+    }
+    let started = Instant::now();
+    let source = client_address(&req, state.limits.settings.trust_forwarded_for);
+    let mut outcome = Outcome::new("unknown");
+    let response = serve_root(&state, req, source, &mut outcome).await;
+    state
+        .metrics
+        .request(&outcome.operation, &outcome.result, started.elapsed());
+    response
+}
+
+/// The peer address, or with `trust_forwarded_for` the last `X-Forwarded-For` entry (the one
+/// the proxy in front of us added; earlier ones are whatever the client claimed).
+fn client_address(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for
+        && let Some(ip) = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    {
+        return Some(ip);
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip())
+}
+
+async fn serve_root(
+    state: &AppState,
+    req: Request,
+    source: Option<IpAddr>,
+    outcome: &mut Outcome,
+) -> Response {
+    let request_id = request_id();
+    if *req.method() != Method::POST {
+        let e = WireError::with_status(405, "UnknownOperationException", "");
+        outcome.failed(&e);
+        return json_error(&e, &request_id);
     }
     let (parts, body) = req.into_parts();
     let body = match http_body_util::Limited::new(body, state.max_body_bytes)
@@ -149,6 +221,7 @@ async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
                     state.max_body_bytes
                 ),
             );
+            outcome.failed(&e);
             return if parts.headers.contains_key("x-amz-target") {
                 json_error(&e, &request_id)
             } else {
@@ -159,9 +232,20 @@ async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let now_ms = state.core.clock.now_ms();
     if let Some(target) = parts.headers.get("x-amz-target") {
         let target = target.to_str().unwrap_or("");
-        match handle_json(&state, &parts, &body, target, now_ms).await {
+        let req = JsonRequest {
+            parts: &parts,
+            body: &body,
+            target,
+            now_ms,
+            source,
+            request_id: &request_id,
+        };
+        match handle_json(state, &req, outcome).await {
             Ok(v) => json_ok(&v, &request_id),
-            Err(e) => json_error(&e, &request_id),
+            Err(e) => {
+                outcome.failed(&e);
+                json_error(&e, &request_id)
+            }
         }
     } else {
         let params = QueryParams::parse(&body);
@@ -176,41 +260,160 @@ async fn root(State(state): State<Arc<AppState>>, req: Request) -> Response {
                     "UnknownOperationException",
                     "The request names no operation: send X-Amz-Target (Cognito Identity) or an Action and Version form (IAM, STS).",
                 );
+                outcome.failed(&e);
                 json_error(&e, &request_id)
             }
             Some(svc) => {
-                match handle_query(&state, &parts, &body, &params, svc, now_ms, &request_id).await {
+                let req = QueryRequest {
+                    parts: &parts,
+                    body: &body,
+                    params: &params,
+                    svc,
+                    now_ms,
+                    source,
+                    request_id: &request_id,
+                };
+                match handle_query(state, &req, outcome).await {
                     Ok(xml) => xml_ok(xml, &request_id),
-                    Err(e) => xml_error(&e, Some(svc), &request_id),
+                    Err(e) => {
+                        outcome.failed(&e);
+                        xml_error(&e, Some(svc), &request_id)
+                    }
                 }
             }
         }
     }
 }
 
+/// `POST /authorize`: the authorizer for resource servers (design.md "The authorizer for
+/// resource servers"). Any well-formed question is answered 200 with the decision.
+async fn authorize_endpoint(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let request_id = request_id();
+    if req.method() != Method::POST {
+        let e = WireError::with_status(405, "UnknownOperationException", "Use POST /authorize.");
+        return json_error(&e, &request_id);
+    }
+    let body = match http_body_util::Limited::new(req.into_body(), state.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let e = WireError::with_status(
+                413,
+                "RequestEntityTooLargeException",
+                format!(
+                    "Request body must be at most {} bytes.",
+                    state.max_body_bytes
+                ),
+            );
+            return json_error(&e, &request_id);
+        }
+    };
+    let question = match idpool_core::authorizer::AuthorizeRequest::from_json(&body) {
+        Ok(q) => q,
+        Err(e) => return json_error(&e, &request_id),
+    };
+    let opts = idpool_core::authorizer::AuthorizerOptions {
+        max_skew_ms: state.max_clock_skew_ms,
+        root_access_key_id: Some(&state.credentials.root.access_key_id),
+    };
+    let now_ms = state.core.clock.now_ms();
+    let answer =
+        idpool_core::authorizer::authorize_with(&state.core, &question, &opts, now_ms).await;
+    tracing::debug!(
+        action = %question.action,
+        decision = ?answer.decision,
+        reason = answer.reason.code(),
+        "authorize"
+    );
+    let mut r = Response::new(Body::from(answer.to_json()));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    r
+}
+
+/// One Cognito Identity request as read off the wire.
+struct JsonRequest<'a> {
+    parts: &'a http::request::Parts,
+    body: &'a [u8],
+    target: &'a str,
+    now_ms: i64,
+    source: Option<IpAddr>,
+    request_id: &'a str,
+}
+
+fn too_many_requests() -> WireError {
+    WireError::client("TooManyRequestsException", "Rate exceeded")
+}
+
 async fn handle_json(
     state: &AppState,
-    parts: &http::request::Parts,
-    body: &[u8],
-    target: &str,
-    now_ms: i64,
+    req: &JsonRequest<'_>,
+    outcome: &mut Outcome,
 ) -> Result<serde_json::Value, WireError> {
-    let op = json::route(target)?;
-    check_json_content_type(&parts.headers)?;
-    let input = json::parse_body(body)?;
+    let op = json::route(req.target)?;
+    outcome.operation = op.name().to_string();
+    check_json_content_type(&req.parts.headers)?;
+    let input = json::parse_body(req.body)?;
+    let mut providers = Vec::new();
     if op.is_public() {
+        let pool = input.get("IdentityPoolId").and_then(|v| v.as_str());
+        state
+            .limits
+            .admit_public(op.name(), req.source, pool)
+            .map_err(|r| refused(state, op.name(), r, too_many_requests()))?;
         idpool_wire::validate::validate_cognito(op, &input)?;
+        if let Some(logins) = input.get("Logins").and_then(|v| v.as_object()) {
+            providers.extend(logins.keys().cloned());
+        }
     } else {
-        let caller = verify_signature(state, parts, body, "cognito-identity", now_ms)
+        let caller = verify_signature(state, req.parts, req.body, "cognito-identity", req.now_ms)
             .map_err(|e| e.to_json_error())?;
+        state
+            .limits
+            .admit_signed(op.name(), caller_key(&caller))
+            .map_err(|r| refused(state, op.name(), r, too_many_requests()))?;
         idpool_wire::validate::validate_cognito(op, &input)?;
         let resource = cognito_resource(&state.core, &input);
         let action = format!("cognito-identity:{}", op.name());
-        authorize(state, &caller, &action, &resource, now_ms)
+        authorize(state, &caller, &action, &resource, req.now_ms)
             .await
             .map_err(|denied| WireError::client("AccessDeniedException", denied).capitalised())?;
     }
-    run_cognito(state, op, input).await
+    let result = run_cognito(state, op, input).await;
+    let verdict = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code.as_str(),
+    };
+    for p in &providers {
+        state.metrics.verification(p, verdict);
+    }
+    if let Ok(v) = &result {
+        crate::audit::cognito(state, op, v, req.source, req.request_id, req.now_ms);
+    }
+    result
+}
+
+/// Counts a throttled request and gives the error to answer it with.
+fn refused(state: &AppState, operation: &str, r: Refusal, e: WireError) -> WireError {
+    state.metrics.limited(operation, r.label());
+    e
+}
+
+/// The access key a verified request was signed with: its rate-limit key. The root key is the
+/// operator's own and is not limited per caller (the AWS quota profile still applies to it).
+fn caller_key(caller: &Caller) -> Option<&str> {
+    match caller {
+        Caller::Root => None,
+        Caller::Session(s) => Some(&s.access_key_id),
+    }
 }
 
 async fn run_cognito(
@@ -248,26 +451,60 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), WireError> {
     }
 }
 
-async fn handle_query(
-    state: &AppState,
-    parts: &http::request::Parts,
-    body: &[u8],
-    params: &QueryParams,
+/// One IAM or STS request as read off the wire.
+struct QueryRequest<'a> {
+    parts: &'a http::request::Parts,
+    body: &'a [u8],
+    params: &'a QueryParams,
     svc: QueryService,
     now_ms: i64,
-    request_id: &str,
+    source: Option<IpAddr>,
+    request_id: &'a str,
+}
+
+async fn handle_query(
+    state: &AppState,
+    req: &QueryRequest<'_>,
+    outcome: &mut Outcome,
 ) -> Result<String, WireError> {
+    let (parts, body, params, svc, now_ms, request_id) = (
+        req.parts,
+        req.body,
+        req.params,
+        req.svc,
+        req.now_ms,
+        req.request_id,
+    );
     let action = params
         .action()
         .ok_or_else(|| WireError::client("MissingAction", "Missing Action"))?;
+    let known = match svc {
+        QueryService::Iam => idpool_core::iam::is_iam_action(action),
+        QueryService::Sts => idpool_core::sts::is_sts_action(action),
+    };
+    // Action names come from the request; only real ones become metric labels.
+    outcome.operation = match (svc, known) {
+        (QueryService::Iam, true) => format!("iam:{action}"),
+        (QueryService::Sts, true) => format!("sts:{action}"),
+        (QueryService::Iam, false) => "iam:unknown".into(),
+        (QueryService::Sts, false) => "sts:unknown".into(),
+    };
+    let throttled = || WireError::client("Throttling", "Rate exceeded");
     let public = svc == QueryService::Sts && action == "AssumeRoleWithWebIdentity";
     let caller = if public {
+        state
+            .limits
+            .admit_public("AssumeRoleWithWebIdentity", req.source, None)
+            .map_err(|r| refused(state, &outcome.operation, r, throttled()))?;
         None
     } else {
-        Some(
-            verify_signature(state, parts, body, svc.signing_name(), now_ms)
-                .map_err(|e| e.to_query_error())?,
-        )
+        let caller = verify_signature(state, parts, body, svc.signing_name(), now_ms)
+            .map_err(|e| e.to_query_error())?;
+        state
+            .limits
+            .admit_signed("", caller_key(&caller))
+            .map_err(|r| refused(state, &outcome.operation, r, throttled()))?;
+        Some(caller)
     };
     match svc {
         QueryService::Iam => {
@@ -289,7 +526,13 @@ async fn handle_query(
             }
             idpool_wire::validate::validate_query(svc, action, params)?;
             // GetCallerIdentity needs no permission (spec §5.3).
-            idpool_core::sts::handle(&state.core, action, params, caller.as_ref(), request_id).await
+            let xml =
+                idpool_core::sts::handle(&state.core, action, params, caller.as_ref(), request_id)
+                    .await?;
+            if public {
+                crate::audit::web_identity(params, &xml, req.source, request_id);
+            }
+            Ok(xml)
         }
     }
 }

@@ -1,9 +1,12 @@
 //! The idpool process: settings, start-up, the HTTP server and its graceful shutdown (design.md).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod declare;
 pub mod http;
+pub mod limits;
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,7 +66,7 @@ impl Application {
             .unwrap_or_else(|| format!("http://{bound}"))
             .trim_end_matches('/')
             .to_string();
-        let core = idpool_core::Core::new(
+        let mut core = idpool_core::Core::new(
             store,
             clock,
             idpool_core::CoreSettings {
@@ -73,16 +76,36 @@ impl Application {
                     max_identity_pools: settings.max_identity_pools,
                 },
                 issuer,
+                idp: idpool_core::idp::IdpSettings {
+                    overrides: settings.idp_overrides.clone(),
+                    ..Default::default()
+                },
             },
         )
         .await
         .map_err(|e| format!("key ring: {e}"))?;
+        let metrics = Arc::new(metrics::Metrics::default());
+        // Outbound fetches go through a bounded, counted wrapper (security-and-performance.md §6.4).
+        let idp_settings = core.idp.settings().clone();
+        let timeout = idp_settings.fetch_timeout;
+        let fetcher = limits::BoundedFetcher::new(
+            Arc::new(idpool_core::idp::http::HttpFetcher::new(timeout)),
+            settings.max_concurrent_idp_fetches,
+            timeout,
+            metrics.clone(),
+        );
+        core.idp = Arc::new(idpool_core::idp::Idp::with_fetcher(
+            idp_settings,
+            Arc::new(fetcher),
+        ));
         let declared_pools = declare::apply(&core, &settings.declarations).await?;
         let state = Arc::new(http::AppState {
             core: core.clone(),
             credentials: auth::Credentials { root: root.clone() },
             max_body_bytes: settings.max_body_bytes,
             max_clock_skew_ms: settings.max_clock_skew_ms,
+            limits: limits::RateLimits::new(settings.rate_limits.clone()),
+            metrics,
         });
         Ok(Application {
             listener,
@@ -91,6 +114,14 @@ impl Application {
             root,
             declared_pools,
         })
+    }
+
+    /// A handle that makes this server re-read its key ring now (it also does so every
+    /// 30 s), so that a rotation made elsewhere takes effect at once.
+    pub fn key_reloader(&self) -> KeyReloader {
+        KeyReloader {
+            core: self.core.clone(),
+        }
     }
 
     /// The request router, for driving requests in-process without a socket.
@@ -110,23 +141,43 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // A rotation made by `idpool keys rotate` or another instance is picked up here.
-        let core = self.core.clone();
+        let keys = self.key_reloader();
         let reloader = tokio::spawn(async move {
             let mut tick = tokio::time::interval(KEY_RELOAD_INTERVAL);
             tick.tick().await;
             loop {
                 tick.tick().await;
-                match idpool_core::keys::reload(core.store.as_ref(), &core.region).await {
-                    Ok(ring) => core.keys.set(ring),
-                    Err(e) => tracing::warn!(error = %e, "key ring reload failed"),
+                if let Err(e) = keys.reload().await {
+                    tracing::warn!(error = %e, "key ring reload failed");
                 }
             }
         });
-        let result = axum::serve(self.listener, self.router)
+        // The peer address feeds the per-source rate limits and the audit trail.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         reloader.abort();
         result
+    }
+}
+
+/// Re-reads a running server's key ring from the store (see [`Application::key_reloader`]).
+#[derive(Clone)]
+pub struct KeyReloader {
+    core: idpool_core::Core,
+}
+
+impl KeyReloader {
+    /// Replaces the server's key ring with the one now in the store.
+    pub async fn reload(&self) -> Result<(), String> {
+        let ring = idpool_core::keys::reload(self.core.store.as_ref(), &self.core.region)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.core.keys.set(ring);
+        Ok(())
     }
 }
 

@@ -38,11 +38,15 @@ pub struct TestServer {
     dir: tempfile::TempDir,
     /// The clock every request of this server reads (kept across restarts).
     clock: Arc<dyn idpool_core::Clock>,
+    /// The PostgreSQL schema holding this server's data when the suite runs on PostgreSQL;
+    /// shared with any second instance started on the same database.
+    schema: Option<Arc<PgSchema>>,
 }
 
 struct Running {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    keys: idpool_server::KeyReloader,
 }
 
 impl TestServer {
@@ -63,10 +67,31 @@ impl TestServer {
     }
 
     async fn start_full(settings: &str, clock: Arc<dyn idpool_core::Clock>) -> TestServer {
+        let schema = match Engine::selected() {
+            Engine::Sqlite => None,
+            Engine::Postgres(base_url) => Some(Arc::new(PgSchema::new(&base_url).await)),
+        };
+        TestServer::start_on(settings, clock, schema).await
+    }
+
+    /// A second, independent server on this one's database (PostgreSQL only: a SQLite file
+    /// belongs to one process), with its own data directory and the same settings file text.
+    pub async fn second_instance(&self) -> Option<TestServer> {
+        let schema = self.schema.clone()?;
+        let settings = std::fs::read_to_string(&self.config_path).expect("settings file read");
+        Some(TestServer::start_on(&settings, self.clock.clone(), Some(schema)).await)
+    }
+
+    async fn start_on(
+        settings: &str,
+        clock: Arc<dyn idpool_core::Clock>,
+        schema: Option<Arc<PgSchema>>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
         let config_path = dir.path().join("idpool.toml");
         std::fs::write(&config_path, settings).expect("settings file written");
-        let (addr, running) = launch(&dir, &config_path, clock.clone()).await;
+        let store_url = schema.as_ref().map(|s| s.url());
+        let (addr, running) = launch(&dir, &config_path, store_url, clock.clone()).await;
         let clients = Clients::new(addr).await;
         TestServer {
             addr,
@@ -78,20 +103,31 @@ impl TestServer {
             config_path,
             dir,
             clock,
+            schema,
         }
     }
 
     /// The settings this server was started with (same data directory), for tools that act
     /// on its store, such as key rotation.
     pub fn settings(&self) -> idpool_server::Settings {
-        resolve_settings(self.dir.path(), &self.config_path)
+        resolve_settings(self.dir.path(), &self.config_path, self.store_url())
+    }
+
+    fn store_url(&self) -> Option<String> {
+        self.schema.as_ref().map(|s| s.url())
     }
 
     /// Stops the server, waiting for it to finish, and starts a new one on the same data
     /// directory (on a new port; the clients follow it).
     pub async fn restart(&mut self) {
         self.stop().await;
-        let (addr, running) = launch(&self.dir, &self.config_path, self.clock.clone()).await;
+        let (addr, running) = launch(
+            &self.dir,
+            &self.config_path,
+            self.store_url(),
+            self.clock.clone(),
+        )
+        .await;
         let clients = Clients::new(addr).await;
         self.addr = addr;
         self.cognito = clients.cognito;
@@ -99,6 +135,12 @@ impl TestServer {
         self.iam = clients.iam;
         self.sts = clients.sts;
         self.running = Some(running);
+    }
+
+    /// Makes the running server re-read its key ring now, as it does every 30 s on its own.
+    pub async fn reload_keys(&self) {
+        let running = self.running.as_ref().expect("server is running");
+        running.keys.reload().await.expect("key ring reloads");
     }
 
     /// Asks the server to shut down and waits until it has.
@@ -158,11 +200,17 @@ impl Drop for TestServer {
     }
 }
 
-fn resolve_settings(dir: &Path, config_path: &Path) -> idpool_server::Settings {
+fn resolve_settings(
+    dir: &Path,
+    config_path: &Path,
+    store_url: Option<String>,
+) -> idpool_server::Settings {
     let args = idpool_server::ServeArgs {
         listen: Some("127.0.0.1:0".parse().expect("loopback address")),
         data_dir: Some(dir.into()),
         config: Some(config_path.into()),
+        // None: the default SQLite file in the data directory.
+        store_url,
         // A restart binds another port; the issuer of our tokens must stay the same across it,
         // as it does for a deployed server with a fixed address or public URL.
         public_url: Some(ISSUER.to_string()),
@@ -179,18 +227,108 @@ fn resolve_settings(dir: &Path, config_path: &Path) -> idpool_server::Settings {
 async fn launch(
     dir: &tempfile::TempDir,
     config_path: &Path,
+    store_url: Option<String>,
     clock: Arc<dyn idpool_core::Clock>,
 ) -> (SocketAddr, Running) {
-    let settings = resolve_settings(dir.path(), config_path);
+    let settings = resolve_settings(dir.path(), config_path, store_url);
     let app = idpool_server::Application::build_with_clock(settings, clock)
         .await
         .expect("server builds");
     let addr = app.local_addr();
+    let keys = app.key_reloader();
     let (shutdown, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    (addr, Running { shutdown, task })
+    (
+        addr,
+        Running {
+            shutdown,
+            task,
+            keys,
+        },
+    )
+}
+
+/// The store engine the suite runs on, chosen by `IDPOOL_TEST_ENGINE` (`sqlite`, the default,
+/// or `postgres`, which needs `IDPOOL_TEST_POSTGRES_URL`).
+enum Engine {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Engine {
+    fn selected() -> Engine {
+        match std::env::var("IDPOOL_TEST_ENGINE").as_deref() {
+            Ok("postgres") => match std::env::var("IDPOOL_TEST_POSTGRES_URL") {
+                Ok(url) if !url.trim().is_empty() => Engine::Postgres(url),
+                _ => panic!(
+                    "IDPOOL_TEST_ENGINE=postgres needs IDPOOL_TEST_POSTGRES_URL \
+                     (scripts/postgres.sh start prints one)"
+                ),
+            },
+            Ok("sqlite") | Ok("") | Err(_) => Engine::Sqlite,
+            Ok(other) => panic!("IDPOOL_TEST_ENGINE={other:?}: expected sqlite or postgres"),
+        }
+    }
+}
+
+/// A new, empty PostgreSQL schema for one test, so that tests never see each other's pools
+/// (the pool quota counts them all); dropped with everything in it when the last server on it
+/// goes.
+struct PgSchema {
+    base_url: String,
+    name: String,
+}
+
+impl PgSchema {
+    async fn new(base_url: &str) -> PgSchema {
+        // The process id keeps the names of concurrently running test binaries apart.
+        let name = unique(&format!("sdk_{}_", std::process::id()));
+        let (url, schema) = (base_url.to_string(), name.clone());
+        tokio::task::spawn_blocking(move || {
+            postgres::Client::connect(&url, postgres::NoTls)
+                .expect("connect to the test PostgreSQL")
+                .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+                .expect("create schema");
+        })
+        .await
+        .expect("schema creation thread");
+        PgSchema {
+            base_url: base_url.to_string(),
+            name,
+        }
+    }
+
+    /// The base URL with this schema alone on the search path.
+    fn url(&self) -> String {
+        let separator = if self.base_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!(
+            "{}{separator}options=-csearch_path%3D{}",
+            self.base_url, self.name
+        )
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (url, name) = (self.base_url.clone(), self.name.clone());
+        // A plain thread: the postgres client runs a runtime of its own, and drop may happen
+        // inside an async task. A lock timeout keeps a connection the aborted server left in a
+        // transaction from holding the test up; the schema is then just left behind.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut client) = postgres::Client::connect(&url, postgres::NoTls) {
+                let _ = client.batch_execute(&format!(
+                    "SET lock_timeout = '5s'; DROP SCHEMA \"{name}\" CASCADE"
+                ));
+            }
+        })
+        .join();
+    }
 }
 
 struct Clients {
