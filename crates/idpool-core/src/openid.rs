@@ -138,7 +138,7 @@ mod tests {
                 }
             })
             .collect();
-        KeyRing::from_rows_for_tests(&rows, "us-east-1")
+        KeyRing::from_rows(&rows, "us-east-1").expect("test key rows")
     }
 
     fn claims(exp: i64) -> Map<String, Value> {

@@ -233,7 +233,7 @@ mod tests {
             created_ms: 0,
             material: vec![9u8; 64],
         };
-        KeyRing::from_rows_for_tests(&[row], "us-east-1")
+        KeyRing::from_rows(&[row], "us-east-1").expect("test key rows")
     }
 
     fn claims(akid: &str) -> SessionClaims {
