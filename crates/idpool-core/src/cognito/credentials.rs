@@ -92,6 +92,8 @@ pub struct LoginClaims {
     /// The configured client id the token was issued to.
     pub client_id: String,
     pub claims: Map<String, Value>,
+    /// For a SAML login, the roles its assertion offers for this provider (spec §4.9).
+    pub assertion_roles: Option<Vec<String>>,
 }
 
 pub const AMBIGUOUS_DENIED: &str = "The ambiguous role mapping rules denied this request";
@@ -128,9 +130,37 @@ pub fn choose_role(
             .iter()
             .find_map(|l| mappings.get(&l.mapping_key).map(|m| (m, l)))
     {
-        return mapped_role(pool, mapping, &login.claims, custom_role_arn);
+        return mapped_role(pool, mapping, login, custom_role_arn);
+    }
+    if subject.authenticated
+        && let Some(roles) = subject
+            .logins
+            .iter()
+            .find_map(|l| l.assertion_roles.as_ref())
+    {
+        return assertion_role(pool, roles, custom_role_arn);
     }
     default_role(pool, subject.authenticated, custom_role_arn)
+}
+
+pub const SEVERAL_ASSERTION_ROLES: &str =
+    "The SAML assertion offers several roles; choose one with CustomRoleArn.";
+
+/// A SAML login without a role mapping takes its role from the assertion (spec §4.9): the
+/// one it offers, or the one of several that CustomRoleArn names. An assertion offering none
+/// falls back to the pool's authenticated role.
+fn assertion_role(
+    pool: &Pool,
+    roles: &[String],
+    custom: Option<&str>,
+) -> Result<String, CognitoError> {
+    match (custom, roles) {
+        (_, []) => default_role(pool, true, custom),
+        (Some(c), _) if roles.iter().any(|r| r == c) => Ok(c.to_string()),
+        (Some(c), _) => Err(forbidden_role(c)),
+        (None, [only]) => Ok(only.clone()),
+        (None, _) => Err(CognitoError::NotAuthorized(SEVERAL_ASSERTION_ROLES.into())),
+    }
 }
 
 fn default_role(
@@ -167,12 +197,17 @@ fn forbidden_role(arn: &str) -> CognitoError {
 fn mapped_role(
     pool: &Pool,
     mapping: &RoleMapping,
-    claims: &Map<String, Value>,
+    login: &LoginClaims,
     custom: Option<&str>,
 ) -> Result<String, CognitoError> {
+    let claims = &login.claims;
     match mapping.kind.as_str() {
         "Token" => {
-            let roles = claim_strings(claims.get("cognito:roles"));
+            // A SAML assertion's roles play the part of a user pool token's `cognito:roles`.
+            let roles = match &login.assertion_roles {
+                Some(r) => r.clone(),
+                None => claim_strings(claims.get("cognito:roles")),
+            };
             if let Some(custom) = custom {
                 return if roles.iter().any(|r| r == custom) {
                     Ok(custom.to_string())
@@ -526,6 +561,7 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .clone(),
+            assertion_roles: None,
         };
         let tags = principal_tags(&pool, &[login("a", "alice"), login("b", "bob")]);
         let expected: BTreeMap<String, String> = [
@@ -535,5 +571,54 @@ mod tests {
         .into();
         assert_eq!(tags, expected);
         assert!(principal_tags(&pool, &[login("c", "carol")]).is_empty());
+    }
+
+    #[test]
+    fn saml_roles_come_from_the_assertion_and_custom_role_arn_chooses() {
+        let mut pool = Pool {
+            id: "us-east-1:p".into(),
+            name: "p".into(),
+            version: 1,
+            created_ms: 0,
+            config: Default::default(),
+        };
+        let (a, b) = (
+            "arn:aws:iam::000000000000:role/a",
+            "arn:aws:iam::000000000000:role/b",
+        );
+        let subject = |roles: &[&str]| Subject {
+            identity_id: "us-east-1:i".into(),
+            authenticated: true,
+            amr: vec![],
+            tags: BTreeMap::new(),
+            logins: vec![LoginClaims {
+                mapping_key: "arn:aws:iam::000000000000:saml-provider/x".into(),
+                tag_provider: "arn:aws:iam::000000000000:saml-provider/x".into(),
+                client_id: "https://signin.aws.amazon.com/saml".into(),
+                claims: Map::new(),
+                assertion_roles: Some(roles.iter().map(|r| r.to_string()).collect()),
+            }],
+        };
+        assert_eq!(choose_role(&pool, &subject(&[a]), None).unwrap(), a);
+        assert_eq!(choose_role(&pool, &subject(&[a, b]), Some(b)).unwrap(), b);
+        assert_eq!(
+            choose_role(&pool, &subject(&[a, b]), None)
+                .unwrap_err()
+                .to_string(),
+            SEVERAL_ASSERTION_ROLES
+        );
+        assert_eq!(
+            choose_role(&pool, &subject(&[a]), Some(b))
+                .unwrap_err()
+                .to_string(),
+            format!("Access to Role '{b}' is forbidden.")
+        );
+        // No role offered and no authenticated role: the pool is misconfigured.
+        assert!(matches!(
+            choose_role(&pool, &subject(&[]), None),
+            Err(CognitoError::InvalidIdentityPoolConfiguration(_))
+        ));
+        pool.config.roles = Some([("authenticated".to_string(), a.to_string())].into());
+        assert_eq!(choose_role(&pool, &subject(&[]), None).unwrap(), a);
     }
 }

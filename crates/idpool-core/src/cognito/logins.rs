@@ -12,7 +12,7 @@ use super::model::Pool;
 use crate::Core;
 use crate::idp::cognito_user_pool::UserPoolVerifier;
 use crate::idp::oidc::OidcVerifier;
-use crate::idp::{TokenError, TokenVerifier, VerifiedToken, introspect, presets};
+use crate::idp::{TokenError, TokenVerifier, VerifiedToken, introspect, presets, saml};
 
 /// The `Logins` key under which our own OpenID tokens come back (spec §3.3).
 pub const COGNITO_PROVIDER: &str = "cognito-identity.amazonaws.com";
@@ -174,12 +174,71 @@ async fn verify_one(
         ));
     }
     if c.saml_provider_arns.iter().flatten().any(|a| a == provider) {
-        // SAML assertions are verified by a later release; an unproven one is refused.
-        return Err(CognitoError::NotAuthorized(
-            crate::idp::BAD_SIGNATURE.into(),
-        ));
+        return verify_saml(core, provider, token, now_ms).await;
     }
     Err(CognitoError::NotAuthorized(UNSUPPORTED_PROVIDER.into()))
+}
+
+/// What a client is told when a SAML response is not a genuine one from the provider.
+pub const SAML_INVALID: &str = "Invalid login token. Couldn't verify the SAML response.";
+
+/// A SAML response against the IAM SAML provider's metadata (spec §3.3 SAML): linked as
+/// (provider ARN, NameID); its attributes are the claims rules and principal tags read, and
+/// its Role attribute offers the roles (spec §4.9).
+async fn verify_saml(
+    core: &Core,
+    arn: &str,
+    token: &str,
+    now_ms: i64,
+) -> Result<VerifiedLogin, CognitoError> {
+    let registered = crate::iam::get_saml_provider(core, arn)
+        .await
+        .map_err(|e| CognitoError::Internal(Box::new(std::io::Error::other(e.to_string()))))?
+        .ok_or_else(|| CognitoError::NotAuthorized(UNSUPPORTED_PROVIDER.into()))?;
+    if registered.valid_until_ms <= now_ms {
+        return Err(CognitoError::NotAuthorized(
+            "Invalid login token. The SAML provider's metadata has expired.".into(),
+        ));
+    }
+    let metadata = crate::iam::metadata::read_saml_metadata(&registered.metadata)
+        .map_err(|_| CognitoError::NotAuthorized(SAML_INVALID.into()))?;
+    let keys = saml::SamlProviderKeys::new(arn, metadata.entity_id, &metadata.certificates);
+    let endpoints = saml::aws_endpoints(&core.region);
+    let leeway_s = core.idp.settings().leeway_s;
+    let assertion =
+        saml::verify_response(token, &keys, &endpoints, now_ms, leeway_s).map_err(|e| {
+            tracing::info!(provider = arn, reason = e.reason(), "SAML response refused");
+            CognitoError::NotAuthorized(match e {
+                saml::SamlError::Invalid(_) => SAML_INVALID.to_string(),
+                saml::SamlError::Rejected(r) => format!("Invalid login token. SAML: {r}."),
+            })
+        })?;
+    let mut claims = serde_json::Map::new();
+    for (name, values) in &assertion.attributes {
+        let value = match values.as_slice() {
+            [one] => Value::String(one.clone()),
+            many => Value::Array(many.iter().cloned().map(Value::String).collect()),
+        };
+        claims.insert(name.clone(), value);
+    }
+    // Default principal tags and rules on `sub` read the NameID, as for token providers.
+    claims
+        .entry("sub")
+        .or_insert_with(|| Value::String(assertion.subject.clone()));
+    Ok(VerifiedLogin::External {
+        link: LoginLink {
+            provider: arn.to_string(),
+            subject: assertion.subject.clone(),
+        },
+        amr_detail: format!("{arn}:SAML:{}", assertion.subject),
+        claims: LoginClaims {
+            mapping_key: arn.to_string(),
+            tag_provider: arn.to_string(),
+            client_id: assertion.audience,
+            claims,
+            assertion_roles: Some(assertion.roles),
+        },
+    })
 }
 
 /// A verified outside login: linked as (provider, subject), never as the token.
@@ -201,6 +260,7 @@ fn external(
             tag_provider: tag_provider.to_string(),
             client_id: t.client_id,
             claims: t.claims,
+            assertion_roles: None,
         },
     }
 }

@@ -4,7 +4,7 @@
 // Cognito's role checks and STS.
 
 mod error;
-mod metadata;
+pub(crate) mod metadata;
 mod providers;
 mod roles;
 mod xml;

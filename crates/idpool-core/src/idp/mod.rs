@@ -7,6 +7,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod oidc;
 pub mod presets;
+pub mod saml;
 
 #[cfg(test)]
 mod flow_tests;
