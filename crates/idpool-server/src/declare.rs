@@ -1,4 +1,4 @@
-//! Declarative start-up: roles, OIDC providers and pools named in `idpool.toml`, applied
+//! Declarative start-up: roles, OIDC and SAML providers and pools named in `idpool.toml`, applied
 //! idempotently through the same operations a client would call (issue 2, item 7).
 
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ pub struct Declarations {
     pub roles: Vec<RoleDecl>,
     #[serde(default, rename = "oidc_provider")]
     pub oidc_providers: Vec<OidcProviderDecl>,
+    #[serde(default, rename = "saml_provider")]
+    pub saml_providers: Vec<SamlProviderDecl>,
     #[serde(default, rename = "pool")]
     pub pools: Vec<PoolDecl>,
 }
@@ -47,6 +49,49 @@ pub struct OidcProviderDecl {
     pub thumbprints: Vec<String>,
 }
 
+/// An IAM SAML provider: its metadata inline or from a file (relative to the working directory).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlProviderDecl {
+    pub name: String,
+    #[serde(default)]
+    pub metadata: Option<String>,
+    #[serde(default)]
+    pub metadata_file: Option<std::path::PathBuf>,
+}
+
+/// One `RoleMappings` entry: `type` is `Token` or `Rules`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMappingDecl {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub ambiguous_role_resolution: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<MappingRuleDecl>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingRuleDecl {
+    pub claim: String,
+    pub match_type: String,
+    pub value: String,
+    pub role_arn: String,
+}
+
+/// One provider's principal-tag attribute map.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalTagsDecl {
+    #[serde(default)]
+    pub use_defaults: Option<bool>,
+    /// Tag key -> claim.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PoolDecl {
@@ -73,6 +118,12 @@ pub struct PoolDecl {
     /// `authenticated` / `unauthenticated` -> role ARN.
     #[serde(default)]
     pub roles: BTreeMap<String, String>,
+    /// Provider key (spec §3.5) -> role mapping.
+    #[serde(default)]
+    pub role_mappings: BTreeMap<String, RoleMappingDecl>,
+    /// Provider name -> principal-tag attribute map.
+    #[serde(default)]
+    pub principal_tags: BTreeMap<String, PrincipalTagsDecl>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -88,6 +139,11 @@ pub async fn apply(core: &Core, d: &Declarations) -> Result<Vec<(String, String)
         apply_oidc(core, p)
             .await
             .map_err(|e| format!("OIDC provider {}: {e}", p.url))?;
+    }
+    for p in &d.saml_providers {
+        apply_saml(core, p)
+            .await
+            .map_err(|e| format!("SAML provider {}: {e}", p.name))?;
     }
     let mut out = Vec::new();
     for pool in &d.pools {
@@ -179,6 +235,64 @@ async fn apply_oidc(core: &Core, p: &OidcProviderDecl) -> Result<(), String> {
     }
 }
 
+async fn apply_saml(core: &Core, p: &SamlProviderDecl) -> Result<(), String> {
+    let metadata = match (&p.metadata, &p.metadata_file) {
+        (Some(text), None) => text.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        _ => return Err("give exactly one of metadata and metadata_file".into()),
+    };
+    match iam(
+        core,
+        "CreateSAMLProvider",
+        &[("Name", &p.name), ("SAMLMetadataDocument", &metadata)],
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.starts_with("EntityAlreadyExists") => {
+            // The file is the source of truth: a changed certificate replaces the stored one.
+            let arn = format!("arn:aws:iam::{}:saml-provider/{}", core.account_id, p.name);
+            iam(
+                core,
+                "UpdateSAMLProvider",
+                &[
+                    ("SAMLProviderArn", &arn),
+                    ("SAMLMetadataDocument", &metadata),
+                ],
+            )
+            .await
+            .map(|_| ())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The `RoleMappings` wire object of the declared mappings.
+fn role_mappings_json(mappings: &BTreeMap<String, RoleMappingDecl>) -> Value {
+    let mut out = serde_json::Map::new();
+    for (provider, m) in mappings {
+        let mut o = serde_json::Map::new();
+        o.insert("Type".into(), m.kind.clone().into());
+        if let Some(a) = &m.ambiguous_role_resolution {
+            o.insert("AmbiguousRoleResolution".into(), a.clone().into());
+        }
+        if !m.rules.is_empty() {
+            let rules: Vec<Value> = m
+                .rules
+                .iter()
+                .map(|r| {
+                    json!({"Claim": r.claim, "MatchType": r.match_type,
+                           "Value": r.value, "RoleARN": r.role_arn})
+                })
+                .collect();
+            o.insert("RulesConfiguration".into(), json!({ "Rules": rules }));
+        }
+        out.insert(provider.clone(), Value::Object(o));
+    }
+    Value::Object(out)
+}
+
 async fn apply_pool(core: &Core, p: &PoolDecl) -> Result<String, String> {
     let mut body = json!({
         "IdentityPoolName": p.name,
@@ -248,13 +362,23 @@ async fn apply_pool(core: &Core, p: &PoolDecl) -> Result<String, String> {
                 .to_string()
         }
     };
-    if !p.roles.is_empty() {
-        cognito(
-            core,
-            CognitoOp::SetIdentityPoolRoles,
-            json!({"IdentityPoolId": id, "Roles": p.roles}),
-        )
-        .await?;
+    if !p.roles.is_empty() || !p.role_mappings.is_empty() {
+        let mut body = json!({"IdentityPoolId": id, "Roles": p.roles});
+        if !p.role_mappings.is_empty() {
+            body["RoleMappings"] = role_mappings_json(&p.role_mappings);
+        }
+        cognito(core, CognitoOp::SetIdentityPoolRoles, body).await?;
+    }
+    for (provider, t) in &p.principal_tags {
+        let mut body = json!({
+            "IdentityPoolId": id,
+            "IdentityProviderName": provider,
+            "PrincipalTags": t.tags,
+        });
+        if let Some(d) = t.use_defaults {
+            body["UseDefaults"] = d.into();
+        }
+        cognito(core, CognitoOp::SetPrincipalTagAttributeMap, body).await?;
     }
     Ok(id)
 }
