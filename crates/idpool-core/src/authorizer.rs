@@ -235,6 +235,13 @@ pub async fn authorize_with(
     if let Err(m) = check_action(&req.action).and_then(|()| check_context(&req.context)) {
         return AuthorizeAnswer::deny(Reason::BadQuestion(m));
     }
+    if let Ok(target) = split_url(&req.url) {
+        core.ring_for_request(
+            &with_host(&req.headers, target.authority),
+            Some(target.query),
+        )
+        .await;
+    }
     let (claims, payload_hash) = match verify_request(core, req, opts, now_ms) {
         Ok(v) => v,
         Err(reason) => return AuthorizeAnswer::deny(reason),

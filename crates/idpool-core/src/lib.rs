@@ -47,6 +47,8 @@ pub struct Core {
     pub caches: Arc<cache::Caches>,
     /// Verification of outside identity providers' tokens, with its key caches.
     pub idp: Arc<idp::Idp>,
+    /// When the key ring was last reloaded because a request named a key it lacked.
+    last_key_reload_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// What a [`Core`] is built from.
@@ -76,9 +78,59 @@ impl Core {
             issuer: settings.issuer,
             caches: Arc::new(cache::Caches::default()),
             idp: Arc::new(idp::Idp::new(settings.idp)),
+            last_key_reload_ms: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
         })
     }
+
+    /// The key ring, reloaded from the store first when `lacks` says it is missing a key a
+    /// request names: another instance sharing the store may have rotated moments ago, and
+    /// its tokens and credentials should work here at once, not after the periodic reload.
+    /// At most one such reload per second, so made-up key ids cannot flood the store.
+    pub async fn ring_for(&self, lacks: impl Fn(&keys::KeyRing) -> bool) -> Arc<keys::KeyRing> {
+        use std::sync::atomic::Ordering;
+        let ring = self.keys.get();
+        if !lacks(&ring) {
+            return ring;
+        }
+        let now = self.clock.now_ms();
+        let last = self.last_key_reload_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < KEY_RELOAD_COOL_DOWN_MS
+            || self
+                .last_key_reload_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return ring;
+        }
+        match keys::reload(self.store.as_ref(), &self.region).await {
+            Ok(fresh) => {
+                self.keys.set(fresh.clone());
+                fresh
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reloading the key ring failed");
+                ring
+            }
+        }
+    }
 }
+
+impl Core {
+    /// Before a signed request is verified: reloads the ring when the session token it
+    /// carries (header or presigned query) names a session key this instance lacks.
+    pub async fn ring_for_request(&self, headers: &http::HeaderMap, query: Option<&str>) {
+        let Some(token) = session::token_of_request(headers, query) else {
+            return;
+        };
+        let Some(id) = session::key_id_of(&token) else {
+            return;
+        };
+        self.ring_for(|r| r.session_by_id(id).is_none()).await;
+    }
+}
+
+/// The least time between two reloads of the key ring caused by unknown key ids.
+const KEY_RELOAD_COOL_DOWN_MS: i64 = 1000;
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

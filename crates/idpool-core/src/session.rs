@@ -126,6 +126,32 @@ pub fn issue(ring: &KeyRing, claims: &SessionClaims) -> Result<IssuedCredentials
     })
 }
 
+/// The session token a signed request carries: the `X-Amz-Security-Token` header, or the
+/// query parameter of the same name in a presigned URL.
+pub fn token_of_request(headers: &http::HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(v) = headers.get("x-amz-security-token") {
+        return v.to_str().ok().map(str::to_string);
+    }
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        k.eq_ignore_ascii_case("X-Amz-Security-Token").then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
+/// The session key id a token names, without opening it (None when it is not one of ours).
+pub fn key_id_of(token: &str) -> Option<u32> {
+    let head = token.get(..8)?;
+    let raw = URL_SAFE_NO_PAD.decode(head).ok()?;
+    match raw.as_slice() {
+        [TOKEN_VERSION, a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
+}
+
 /// Opens a session token presented with `access_key_id`, checks it belongs to that key id and
 /// has not expired, and returns the claims with the secret the request must have been signed with.
 pub fn open(

@@ -84,7 +84,10 @@ async fn assume_role_with_web_identity(
     let session_name = required(params, "RoleSessionName")?;
     let token = required(params, "WebIdentityToken")?;
 
-    let ring = core.keys.get();
+    let kid = crate::openid::kid_of(token);
+    let ring = core
+        .ring_for(|r| kid.as_deref().is_some_and(|k| r.openid_by_kid(k).is_none()))
+        .await;
     let peek = crate::openid::peek_claims(token)
         .ok_or_else(|| invalid_token("The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request."))?;
     let iss = peek.get("iss").and_then(Value::as_str).unwrap_or_default();

@@ -374,6 +374,10 @@ async fn handle_json(
             providers.extend(logins.keys().cloned());
         }
     } else {
+        state
+            .core
+            .ring_for_request(&req.parts.headers, req.parts.uri.query())
+            .await;
         let caller = verify_signature(state, req.parts, req.body, "cognito-identity", req.now_ms)
             .map_err(|e| e.to_json_error())?;
         state
@@ -498,6 +502,10 @@ async fn handle_query(
             .map_err(|r| refused(state, &outcome.operation, r, throttled()))?;
         None
     } else {
+        state
+            .core
+            .ring_for_request(&parts.headers, parts.uri.query())
+            .await;
         let caller = verify_signature(state, parts, body, svc.signing_name(), now_ms)
             .map_err(|e| e.to_query_error())?;
         state

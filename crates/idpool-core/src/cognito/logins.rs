@@ -111,6 +111,9 @@ async fn verify_one(
     now_ms: i64,
 ) -> Result<VerifiedLogin, CognitoError> {
     if provider == COGNITO_PROVIDER {
+        let kid = crate::openid::kid_of(token);
+        core.ring_for(|r| kid.as_deref().is_some_and(|k| r.openid_by_kid(k).is_none()))
+            .await;
         return verify_ours(core, pool, token, now_ms);
     }
     let c = &pool.config;
