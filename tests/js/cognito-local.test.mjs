@@ -20,6 +20,8 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import {
   AdminCreateUserCommand,
+  AdminDeleteUserCommand,
+  AdminDisableUserCommand,
   AdminSetUserPasswordCommand,
   CognitoIdentityProviderClient,
   CreateUserPoolClientCommand,
@@ -59,6 +61,10 @@ const ROLE_NAME = 'js-userpool-authenticated-role';
 const USERNAME = 'alice@example.com';
 const PASSWORD = 'Correct-Horse-42!';
 const OTHER_USERNAME = 'bob@example.com';
+// Users the ServerSideTokenCheck test deletes and disables; the other tests never use them.
+const DELETED_USERNAME = 'carol@example.com';
+const DISABLED_USERNAME = 'dave@example.com';
+const USER_GONE = 'Invalid login token. The user no longer exists or is disabled in the user pool.';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -181,6 +187,7 @@ let userPoolClientId;
 let providerName;
 let identityPoolId;
 let aliasedPoolId;
+let checkedPoolId;
 let pageServer;
 let browser;
 
@@ -233,14 +240,24 @@ describe('cognito-local user pool tokens', { timeout: 240_000 }, () => {
     userPoolClientId = appClient.UserPoolClient.ClientId;
     await createUser(USERNAME);
     await createUser(OTHER_USERNAME);
+    await createUser(DELETED_USERNAME);
+    await createUser(DISABLED_USERNAME);
     // The Logins key is the issuer without its scheme; on loopback idpool expects `http://` + that.
     providerName = `127.0.0.1:${userPools.port}/${userPoolId}`;
 
     // Apps that keep the AWS provider name as Logins key reach the emulator through an override.
+    // ServerSideTokenCheck asks the emulator's AdminGetUser, signed with these (it accepts any).
     idpool.writeSettings([
+      'user_pool_access_key_id = "AKIDIDPOOLJSUSERPOOL"',
+      'user_pool_secret_access_key = "js-user-pool-check-secret"',
+      '',
       '[[idp_override]]',
       `provider = "${awsProviderName()}"`,
       `issuer = "http://${providerName}"`,
+      '',
+      '[[idp_override]]',
+      `provider = "${providerName}"`,
+      `user_pool_api_url = "${userPools.endpoint}/"`,
       '',
     ].join('\n'));
     await idpool.start();
@@ -258,6 +275,12 @@ describe('cognito-local user pool tokens', { timeout: 240_000 }, () => {
         CognitoIdentityProviders: [{ ProviderName: awsProviderName(), ClientId: userPoolClientId }],
       }));
       aliasedPoolId = aliased.IdentityPoolId;
+      const checked = await admin.cognito.send(new CreateIdentityPoolCommand({
+        IdentityPoolName: 'js_cognito_local_checked',
+        AllowUnauthenticatedIdentities: false,
+        CognitoIdentityProviders: [{ ProviderName: providerName, ClientId: userPoolClientId, ServerSideTokenCheck: true }],
+      }));
+      checkedPoolId = checked.IdentityPoolId;
       const role = await admin.iam.send(new CreateRoleCommand({
         RoleName: ROLE_NAME,
         AssumeRolePolicyDocument: JSON.stringify({
@@ -267,13 +290,13 @@ describe('cognito-local user pool tokens', { timeout: 240_000 }, () => {
             Principal: { Federated: 'cognito-identity.amazonaws.com' },
             Action: 'sts:AssumeRoleWithWebIdentity',
             Condition: {
-              StringEquals: { 'cognito-identity.amazonaws.com:aud': [identityPoolId, aliasedPoolId] },
+              StringEquals: { 'cognito-identity.amazonaws.com:aud': [identityPoolId, aliasedPoolId, checkedPoolId] },
               'ForAnyValue:StringLike': { 'cognito-identity.amazonaws.com:amr': 'authenticated' },
             },
           }],
         }),
       }));
-      for (const poolId of [identityPoolId, aliasedPoolId]) {
+      for (const poolId of [identityPoolId, aliasedPoolId, checkedPoolId]) {
         await admin.cognito.send(new SetIdentityPoolRolesCommand({
           IdentityPoolId: poolId,
           Roles: { authenticated: role.Role.Arn },
@@ -375,6 +398,50 @@ describe('cognito-local user pool tokens', { timeout: 240_000 }, () => {
       refusal = error;
     }
     assert.equal(refusal?.name, 'NotAuthorizedException', 'an altered token passed under the AWS name');
+  }));
+
+  test('SDK: with ServerSideTokenCheck a deleted or disabled user\'s still-valid token is refused', withServerLog(idpool, async () => {
+    const credentialsFor = (identityId, token) => cognito.send(new GetCredentialsForIdentityCommand({
+      IdentityId: identityId,
+      Logins: { [providerName]: token },
+    }));
+    const refusalOf = async (call) => {
+      try {
+        await call();
+      } catch (error) {
+        return error;
+      }
+      return null;
+    };
+    const cases = [
+      [DELETED_USERNAME, AdminDeleteUserCommand],
+      [DISABLED_USERNAME, AdminDisableUserCommand],
+    ];
+    for (const [username, Revoke] of cases) {
+      const token = await passwordSignIn(username);
+      const { IdentityId: identityId } = await cognito.send(new GetIdCommand({
+        IdentityPoolId: checkedPoolId,
+        Logins: { [providerName]: token },
+      }));
+      assert.match(identityId, IDENTITY_ID_PATTERN);
+      const out = await credentialsFor(identityId, token);
+      assert.match(out.Credentials.AccessKeyId, /^ASIA[A-Z0-9]{16}$/);
+
+      await idp.send(new Revoke({ UserPoolId: userPoolId, Username: username }));
+      // The token itself is unchanged and unexpired; only the user pool's answer differs.
+      assert.ok(claimsOf(token).exp * 1000 > Date.now());
+      const refusal = await refusalOf(() => credentialsFor(identityId, token));
+      assert.equal(refusal?.name, 'NotAuthorizedException', `${username}: ${refusal?.name}: ${refusal?.message}`);
+      assert.equal(refusal.message, USER_GONE);
+      assert.equal(refusal.$metadata.httpStatusCode, 400);
+      const again = await refusalOf(() => cognito.send(new GetIdCommand({
+        IdentityPoolId: checkedPoolId,
+        Logins: { [providerName]: token },
+      })));
+      assert.equal(again?.name, 'NotAuthorizedException');
+      // A pool without the check still takes the same token.
+      assert.match(await getId(token), IDENTITY_ID_PATTERN);
+    }
   }));
 
   test('Amplify v6 in Chromium: sign in, credentials, sign out, sign in again: same identity', withServerLog(idpool, async (t) => {

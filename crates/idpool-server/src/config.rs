@@ -50,6 +50,10 @@ pub struct FileSettings {
     pub log_format: Option<String>,
     pub root_access_key_id: Option<String>,
     pub root_secret_access_key: Option<String>,
+    /// What user pool AdminGetUser calls are signed with (ServerSideTokenCheck).
+    pub user_pool_access_key_id: Option<String>,
+    pub user_pool_secret_access_key: Option<String>,
+    pub user_pool_session_token: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: Option<usize>,
     /// Identity pools per account.
@@ -136,8 +140,10 @@ pub struct IdpOverrideFile {
     pub issuer: Option<String>,
     pub jwks_url: Option<String>,
     pub discovery_url: Option<String>,
-    /// Facebook's Graph API or Amazon's token API base URL.
+    /// Facebook's Graph API, Amazon's token API or Twitter's API base URL.
     pub introspection_url: Option<String>,
+    /// A user pool's API endpoint for ServerSideTokenCheck's AdminGetUser.
+    pub user_pool_api_url: Option<String>,
     #[serde(default)]
     pub allow_http: bool,
 }
@@ -153,6 +159,7 @@ impl IdpOverrideFile {
             &self.jwks_url,
             &self.discovery_url,
             &self.introspection_url,
+            &self.user_pool_api_url,
         ]
         .into_iter()
         .flatten()
@@ -169,6 +176,7 @@ impl IdpOverrideFile {
             jwks_url: self.jwks_url,
             discovery_url: self.discovery_url,
             introspection_url: self.introspection_url,
+            user_pool_api_url: self.user_pool_api_url,
             allow_http: self.allow_http,
         })
     }
@@ -193,6 +201,9 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// Per-provider issuer and key URL overrides for token verification.
     pub idp_overrides: Vec<idpool_core::idp::IdpOverride>,
+    /// What ServerSideTokenCheck's AdminGetUser calls are signed with; its Debug hides the
+    /// secret and the session token.
+    pub user_pool_credentials: Option<idpool_core::idp::aws_sign::AwsCredentials>,
     pub declarations: Declarations,
 }
 
@@ -206,6 +217,7 @@ impl std::fmt::Debug for Settings {
             .field("account_id", &self.account_id)
             .field("public_url", &self.public_url)
             .field("root_credentials", &self.root_credentials)
+            .field("user_pool_credentials", &self.user_pool_credentials)
             .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
@@ -307,6 +319,11 @@ impl Settings {
                 );
             }
         };
+        let user_pool_credentials = user_pool_credentials(
+            env("IDPOOL_USER_POOL_ACCESS_KEY_ID").or(file.user_pool_access_key_id),
+            env("IDPOOL_USER_POOL_SECRET_ACCESS_KEY").or(file.user_pool_secret_access_key),
+            env("IDPOOL_USER_POOL_SESSION_TOKEN").or(file.user_pool_session_token),
+        )?;
         let idp_overrides = file
             .idp_override
             .into_iter()
@@ -331,8 +348,35 @@ impl Settings {
             },
             rate_limits: file.rate_limits.unwrap_or_default().resolve()?,
             idp_overrides,
+            user_pool_credentials,
             declarations: file.declarations,
         })
+    }
+}
+
+/// The user pool credentials: a key id and secret together (a session token only with them),
+/// or none at all.
+fn user_pool_credentials(
+    key_id: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+) -> Result<Option<idpool_core::idp::aws_sign::AwsCredentials>, String> {
+    let token = token.filter(|t| !t.is_empty());
+    match (key_id, secret) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            Ok(Some(idpool_core::idp::aws_sign::AwsCredentials {
+                access_key_id: id,
+                secret_access_key: idpool_core::idp::Secret::new(secret),
+                session_token: token.map(idpool_core::idp::Secret::new),
+            }))
+        }
+        (None, None) if token.is_none() => Ok(None),
+        _ => Err(
+            "set both user_pool_access_key_id and user_pool_secret_access_key \
+             (IDPOOL_USER_POOL_ACCESS_KEY_ID, IDPOOL_USER_POOL_SECRET_ACCESS_KEY), or neither; \
+             a session token needs them both"
+                .into(),
+        ),
     }
 }
 
@@ -484,6 +528,77 @@ allow_http = true
         assert!(
             Settings::resolve(&args, &no_env).is_err(),
             "unknown keys are refused"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn user_pool_check_settings_are_read_and_secrets_stay_hidden() {
+        let dir = std::env::temp_dir().join(format!("idpool-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("idpool.toml");
+        std::fs::write(
+            &file,
+            r#"
+user_pool_access_key_id = "AKIDFILE"
+user_pool_secret_access_key = "file-secret-value"
+
+[[idp_override]]
+provider = "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+user_pool_api_url = "http://127.0.0.1:9229/"
+"#,
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &no_env).unwrap();
+        let c = s.user_pool_credentials.as_ref().unwrap();
+        assert_eq!(c.access_key_id, "AKIDFILE");
+        assert_eq!(c.secret_access_key.expose(), "file-secret-value");
+        assert!(c.session_token.is_none());
+        assert_eq!(
+            s.idp_overrides[0].user_pool_api_url.as_deref(),
+            Some("http://127.0.0.1:9229/")
+        );
+        let printed = format!("{s:?}");
+        assert!(printed.contains("AKIDFILE") && !printed.contains("file-secret-value"));
+
+        // The environment beats the file, and a session token travels with the pair.
+        let env = |k: &str| match k {
+            "IDPOOL_USER_POOL_ACCESS_KEY_ID" => Some("ASIAENV".to_string()),
+            "IDPOOL_USER_POOL_SECRET_ACCESS_KEY" => Some("env-secret-value".to_string()),
+            "IDPOOL_USER_POOL_SESSION_TOKEN" => Some("env-session-token".to_string()),
+            _ => None,
+        };
+        let s = Settings::resolve(&args, &env).unwrap();
+        let c = s.user_pool_credentials.as_ref().unwrap();
+        assert_eq!(c.access_key_id, "ASIAENV");
+        assert_eq!(
+            c.session_token.as_ref().map(|t| t.expose()),
+            Some("env-session-token")
+        );
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("env-secret-value") && !printed.contains("env-session-token"));
+
+        // Half a pair is refused, and so is a URL that is not http(s).
+        std::fs::write(&file, "user_pool_access_key_id = \"AKIDFILE\"\n").unwrap();
+        assert!(Settings::resolve(&args, &no_env).is_err());
+        std::fs::write(&file, "user_pool_session_token = \"t\"\n").unwrap();
+        assert!(Settings::resolve(&args, &no_env).is_err());
+        std::fs::write(
+            &file,
+            "[[idp_override]]\nprovider = \"x\"\nuser_pool_api_url = \"cognito.internal\"\n",
+        )
+        .unwrap();
+        assert!(Settings::resolve(&args, &no_env).is_err());
+        std::fs::write(&file, "").unwrap();
+        assert!(
+            Settings::resolve(&args, &no_env)
+                .unwrap()
+                .user_pool_credentials
+                .is_none()
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -78,6 +78,7 @@ impl Application {
                 issuer,
                 idp: idpool_core::idp::IdpSettings {
                     overrides: settings.idp_overrides.clone(),
+                    user_pool_credentials: settings.user_pool_credentials.clone(),
                     ..Default::default()
                 },
             },

@@ -279,7 +279,7 @@ pub struct BoundedFetcher {
     metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
-use idpool_core::idp::jwks::{FetchError, Fetched, Fetcher};
+use idpool_core::idp::jwks::{Answer, FetchError, Fetched, Fetcher, Request};
 
 impl BoundedFetcher {
     pub fn new(
@@ -295,31 +295,54 @@ impl BoundedFetcher {
             metrics,
         }
     }
+
+    /// A slot, or the error a caller gets when none frees up in time.
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, FetchError> {
+        match tokio::time::timeout(self.wait, self.slots.acquire()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => {
+                self.metrics.fetch_refused();
+                self.metrics.fetch("busy");
+                Err(FetchError::Transport(
+                    "too many identity-provider fetches in flight".into(),
+                ))
+            }
+        }
+    }
+
+    fn count_error(&self, e: &FetchError) {
+        self.metrics.fetch(match e {
+            FetchError::Refused(_) => "refused",
+            FetchError::Transport(_) => "transport_error",
+            FetchError::Status(_) => "http_error",
+            FetchError::TooLarge => "too_large",
+            _ => "unreadable",
+        });
+    }
 }
 
 #[async_trait::async_trait]
 impl Fetcher for BoundedFetcher {
     async fn get(&self, url: &str) -> Result<Fetched, FetchError> {
-        let permit = match tokio::time::timeout(self.wait, self.slots.acquire()).await {
-            Ok(Ok(p)) => p,
-            _ => {
-                self.metrics.fetch_refused();
-                self.metrics.fetch("busy");
-                return Err(FetchError::Transport(
-                    "too many identity-provider fetches in flight".into(),
-                ));
-            }
-        };
+        let permit = self.slot().await?;
         let result = self.inner.get(url).await;
         drop(permit);
-        self.metrics.fetch(match &result {
-            Ok(_) => "ok",
-            Err(FetchError::Refused(_)) => "refused",
-            Err(FetchError::Transport(_)) => "transport_error",
-            Err(FetchError::Status(_)) => "http_error",
-            Err(FetchError::TooLarge) => "too_large",
-            Err(_) => "unreadable",
-        });
+        match &result {
+            Ok(_) => self.metrics.fetch("ok"),
+            Err(e) => self.count_error(e),
+        }
+        result
+    }
+
+    async fn send(&self, request: &Request) -> Result<Answer, FetchError> {
+        let permit = self.slot().await?;
+        let result = self.inner.send(request).await;
+        drop(permit);
+        match &result {
+            Ok(a) if a.is_success() => self.metrics.fetch("ok"),
+            Ok(_) => self.metrics.fetch("http_error"),
+            Err(e) => self.count_error(e),
+        }
         result
     }
 }
@@ -391,6 +414,13 @@ mod tests {
             self.0.fetch_sub(1, SeqCst);
             Err(FetchError::Status(500))
         }
+
+        async fn send(&self, request: &Request) -> Result<Answer, FetchError> {
+            self.get(&request.url).await.map(|f| Answer {
+                status: 200,
+                body: f.body,
+            })
+        }
     }
 
     #[tokio::test]
@@ -403,14 +433,22 @@ mod tests {
             Duration::from_millis(120),
             metrics.clone(),
         ));
+        // Plain fetches and calls with headers share the same slots.
         let tasks: Vec<_> = (0..8)
-            .map(|_| {
+            .map(|i| {
                 let f = f.clone();
-                tokio::spawn(async move { f.get("https://idp.example/keys").await })
+                tokio::spawn(async move {
+                    let url = "https://idp.example/keys";
+                    if i % 2 == 0 {
+                        f.get(url).await.is_err()
+                    } else {
+                        f.send(&Request::get(url)).await.is_err()
+                    }
+                })
             })
             .collect();
         for t in tasks {
-            assert!(t.await.unwrap().is_err());
+            assert!(t.await.unwrap());
         }
         assert_eq!(slow.1.load(std::sync::atomic::Ordering::SeqCst), 2);
         let text = metrics.render();

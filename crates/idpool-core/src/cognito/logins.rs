@@ -126,7 +126,17 @@ async fn verify_one(
         .filter_map(|p| p.client_id.clone())
         .collect();
     if !user_pool_clients.is_empty() {
-        let v = UserPoolVerifier::new(idp, provider, user_pool_clients);
+        let checked: Vec<String> = c
+            .cognito_identity_providers
+            .iter()
+            .flatten()
+            .filter(|p| {
+                p.provider_name.as_deref() == Some(provider)
+                    && p.server_side_token_check == Some(true)
+            })
+            .filter_map(|p| p.client_id.clone())
+            .collect();
+        let v = UserPoolVerifier::new(idp, provider, user_pool_clients).checking_users_of(checked);
         let t = v.verify(idp, token, now_ms).await.map_err(token_error)?;
         return Ok(external(
             provider,
@@ -142,7 +152,7 @@ async fn verify_one(
         .and_then(|m| m.get(provider))
     {
         // Google and Apple issue JWTs; Facebook and Amazon tokens are opaque and are asked
-        // about at the provider. Twitter needs OAuth 1.0a signing, which this release lacks.
+        // about at the provider, and a Twitter token pair signs a call to Twitter's API.
         let t = if let Some(v) = presets::verifier(idp, provider, configured) {
             v.verify(idp, token, now_ms).await
         } else if let Some(v) = introspect::verifier(idp, provider, configured) {

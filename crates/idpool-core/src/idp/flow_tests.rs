@@ -486,3 +486,49 @@ async fn developer_flow_accepts_outside_logins_of_the_pool() {
     let id = out["IdentityId"].as_str().unwrap();
     assert_eq!(w.get_id(&token).await.unwrap(), id, "the same identity");
 }
+
+#[tokio::test]
+async fn server_side_token_check_refuses_a_user_the_pool_has_deleted() {
+    let w = world_with(
+        json!({"IdentityPoolName": "Checked", "AllowUnauthenticatedIdentities": false,
+        "CognitoIdentityProviders": [
+            {"ProviderName": POOL_NAME, "ClientId": CLIENT, "ServerSideTokenCheck": true}]}),
+    )
+    .await;
+    let users: super::tests::PoolUsers = Arc::new(std::sync::Mutex::new(
+        [("alice".to_string(), true)].into_iter().collect(),
+    ));
+    w.fetcher.respond(super::tests::fake_user_pool(
+        super::tests::USER_POOL_API,
+        users.clone(),
+    ));
+    let settings = IdpSettings {
+        user_pool_credentials: Some(super::aws_sign::tests::creds(None)),
+        ..Default::default()
+    };
+    let mut core = w.core.clone();
+    core.idp = Arc::new(Idp::with_fetcher(settings, w.fetcher.clone()));
+    let w = World { core, ..w };
+    w.set_roles(json!({})).await;
+
+    let token = w.token(&id_claims("alice"));
+    let id = w.get_id(&token).await.unwrap();
+    let input = json!({"IdentityId": id, "Logins": {POOL_NAME: token}});
+    call(&w.core, CognitoOp::GetCredentialsForIdentity, input.clone())
+        .await
+        .unwrap();
+    assert_eq!(w.fetcher.count(super::tests::USER_POOL_API), 2);
+
+    // The same token, still within its lifetime, once the user is gone.
+    users.lock().unwrap().remove("alice");
+    let e = call(&w.core, CognitoOp::GetCredentialsForIdentity, input).await;
+    let wire = e.as_ref().unwrap_err().to_wire();
+    assert_eq!(
+        (wire.code.as_str(), wire.status),
+        ("NotAuthorizedException", 400)
+    );
+    assert_eq!(
+        not_authorized(e),
+        "Invalid login token. The user no longer exists or is disabled in the user pool."
+    );
+}

@@ -1,8 +1,8 @@
-//! The HTTPS fetcher for key sets and discovery documents: timeouts, no redirects, a size cap (security-and-performance.md §1.2).
+//! The HTTPS fetcher for key sets, discovery documents and provider API calls: timeouts, no redirects, a size cap (security-and-performance.md §1.2).
 
 use std::time::Duration;
 
-use super::jwks::{FetchError, Fetched, Fetcher, MAX_DOCUMENT_BYTES};
+use super::jwks::{Answer, FetchError, Fetched, Fetcher, MAX_DOCUMENT_BYTES, Method, Request};
 
 /// Fetches with reqwest. Redirects are not followed: a provider's documents live at the
 /// configured URL, and following one would let a server send us anywhere.
@@ -37,11 +37,8 @@ impl HttpFetcher {
 #[async_trait::async_trait]
 impl Fetcher for HttpFetcher {
     async fn get(&self, url: &str) -> Result<Fetched, FetchError> {
-        let client = self
-            .client
-            .as_ref()
-            .map_err(|e| FetchError::Transport(e.clone()))?;
-        let mut response = client
+        let client = self.client()?;
+        let response = client
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
@@ -50,30 +47,69 @@ impl Fetcher for HttpFetcher {
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));
         }
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
-        {
-            return Err(FetchError::TooLarge);
-        }
         let max_age_s = response
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(max_age);
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?
-        {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(FetchError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(response).await?;
         Ok(Fetched { body, max_age_s })
     }
+
+    async fn send(&self, request: &Request) -> Result<Answer, FetchError> {
+        let client = self.client()?;
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut builder = client
+            .request(method, &request.url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if request.method == Method::Post {
+            builder = builder.body(request.body.clone());
+        }
+        // reqwest's messages may quote the request; without the URL they quote nothing of it.
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| FetchError::Transport(e.without_url().to_string()))?;
+        let status = response.status().as_u16();
+        let body = read_capped(response).await?;
+        Ok(Answer { status, body })
+    }
+}
+
+impl HttpFetcher {
+    fn client(&self) -> Result<&reqwest::Client, FetchError> {
+        self.client
+            .as_ref()
+            .map_err(|e| FetchError::Transport(e.clone()))
+    }
+}
+
+/// The body, refused once it passes [`MAX_DOCUMENT_BYTES`] (announced or as it streams in).
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
+    {
+        return Err(FetchError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| FetchError::Transport(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+            return Err(FetchError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `max-age` of a Cache-Control value; `no-store`/`no-cache` count as zero (the cache still
@@ -163,6 +199,63 @@ mod tests {
         let (url, server) = serve(big.into_bytes(), 1).await;
         assert_eq!(fetcher.get(&url).await.unwrap_err(), FetchError::TooLarge);
         server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn send_carries_headers_and_body_and_returns_error_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Reads until the whole body announced by content-length is in.
+            loop {
+                let n = sock.read(&mut buf).await.unwrap();
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_string)
+                        })
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            let answer = "{\"__type\":\"UserNotFoundException\"}";
+            let reply = format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            sock.write_all(reply.as_bytes()).await.unwrap();
+            let _ = sock.shutdown().await;
+            String::from_utf8(seen).unwrap()
+        });
+        let fetcher = HttpFetcher::new(Duration::from_secs(5));
+        let request = Request::post(format!("http://{addr}/"), b"{\"a\":1}".to_vec())
+            .header("x-amz-target", "Svc.Op")
+            .header("authorization", "secret-value");
+        let printed = format!("{request:?}");
+        assert!(printed.contains("authorization") && !printed.contains("secret-value"));
+        let answer = fetcher.send(&request).await.unwrap();
+        assert_eq!(answer.status, 400);
+        assert_eq!(answer.body, b"{\"__type\":\"UserNotFoundException\"}");
+        assert!(!answer.is_success());
+        let seen = server.await.unwrap();
+        assert!(seen.starts_with("POST / HTTP/1.1\r\n"), "{seen}");
+        assert!(seen.contains("x-amz-target: Svc.Op\r\n"), "{seen}");
+        assert!(seen.contains("authorization: secret-value\r\n"), "{seen}");
+        assert!(seen.ends_with("\r\n\r\n{\"a\":1}"), "{seen}");
     }
 
     #[tokio::test]

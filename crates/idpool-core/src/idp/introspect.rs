@@ -1,10 +1,11 @@
-//! Facebook and Login with Amazon access tokens, proven by asking the provider's own API over HTTPS (spec §3.3, §4.2.2).
+//! Opaque social tokens proven by asking the provider's own API over HTTPS: Facebook and Login with Amazon access tokens, and Twitter's OAuth 1.0a token pairs (spec §3.3, §4.2.2; security-and-performance.md §1.1 row 14).
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 
-use super::jwks::{FetchError, check_url};
-use super::{Idp, TokenError, TokenVerifier, VerifiedToken};
+use super::jwks::{Answer, FetchError, Request, check_url};
+use super::oauth1;
+use super::{Idp, Secret, TokenError, TokenVerifier, VerifiedToken};
 
 pub const FACEBOOK: &str = "graph.facebook.com";
 pub const AMAZON: &str = "www.amazon.com";
@@ -12,6 +13,9 @@ pub const TWITTER: &str = "api.twitter.com";
 
 const FACEBOOK_API: &str = "https://graph.facebook.com";
 const AMAZON_API: &str = "https://api.amazon.com";
+const TWITTER_API: &str = "https://api.twitter.com";
+/// Twitter's "who am I" call: 200 with the user for a live token pair signed by our consumer.
+pub const TWITTER_VERIFY_PATH: &str = "/1.1/account/verify_credentials.json";
 
 /// Outbound introspection calls in flight at once; further callers wait for a slot.
 pub const MAX_CONCURRENT_INTROSPECTIONS: usize = 32;
@@ -38,6 +42,9 @@ pub enum Api {
     Facebook,
     /// `/auth/o2/tokeninfo` names the token's client (`aud`) and user (`user_id`).
     Amazon,
+    /// `verify_credentials`, signed with OAuth 1.0a by the consumer and the user's token:
+    /// only a token pair issued to our consumer can produce a signature Twitter accepts.
+    Twitter,
 }
 
 /// Verifies an opaque access token with its provider's introspection API.
@@ -47,17 +54,27 @@ pub struct IntrospectionVerifier {
     pub provider: &'static str,
     /// The provider API's base URL, without trailing slash.
     pub base_url: String,
-    /// The application ids the pool accepts (the `SupportedLoginProviders` value, comma-separated).
+    /// The application ids the pool accepts (the `SupportedLoginProviders` value,
+    /// comma-separated); for Twitter the one consumer key, empty when the value is malformed.
     pub app_ids: Vec<String>,
+    /// Twitter's consumer secret, the other half of the configured `<key>;<secret>`.
+    pub consumer_secret: Option<Secret>,
     pub allow_http: bool,
 }
 
-/// The verifier for a `SupportedLoginProviders` entry of Facebook or Amazon; `None` for other
-/// names (Twitter's OAuth 1.0a signing is not implemented, so its tokens stay refused).
+/// Splits `<a>;<b>` with both halves present (a Twitter consumer or token pair).
+fn pair(value: &str) -> Option<(&str, &str)> {
+    let (a, b) = value.split_once(';')?;
+    (!a.is_empty() && !b.is_empty() && !b.contains(';')).then_some((a, b))
+}
+
+/// The verifier for a `SupportedLoginProviders` entry of Facebook, Amazon or Twitter; `None`
+/// for other names.
 pub fn verifier(idp: &Idp, provider: &str, configured: &str) -> Option<IntrospectionVerifier> {
     let (api, provider, default_base) = match provider {
         FACEBOOK => (Api::Facebook, FACEBOOK, FACEBOOK_API),
         AMAZON => (Api::Amazon, AMAZON, AMAZON_API),
+        TWITTER => (Api::Twitter, TWITTER, TWITTER_API),
         _ => return None,
     };
     let over = idp.override_for(provider);
@@ -66,16 +83,27 @@ pub fn verifier(idp: &Idp, provider: &str, configured: &str) -> Option<Introspec
         .unwrap_or_else(|| default_base.to_string())
         .trim_end_matches('/')
         .to_string();
+    let (app_ids, consumer_secret) = match api {
+        Api::Twitter => match pair(configured) {
+            Some((key, secret)) => (vec![key.to_string()], Some(Secret::new(secret))),
+            None => (Vec::new(), None),
+        },
+        Api::Facebook | Api::Amazon => (
+            configured
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            None,
+        ),
+    };
     Some(IntrospectionVerifier {
         api,
         provider,
         base_url,
-        app_ids: configured
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        app_ids,
+        consumer_secret,
         allow_http: over.is_some_and(|o| o.allow_http),
     })
 }
@@ -89,52 +117,103 @@ impl IntrospectionVerifier {
         )
     }
 
-    /// One GET of the provider's API as a JSON object. The URL carries the token, so neither
-    /// it nor a transport message that might quote it is logged.
+    fn unavailable(&self, why: &str) -> TokenError {
+        tracing::warn!(provider = self.provider, why, "token introspection failed");
+        TokenError::External(PROVIDER_UNAVAILABLE.into())
+    }
+
+    /// One call of the provider's API, answered by a JSON object. The request may carry the
+    /// token (in the URL or a signed header), so neither it nor a transport message that
+    /// might quote it is logged.
+    async fn call(&self, idp: &Idp, request: Request) -> Result<Map<String, Value>, TokenError> {
+        check_url(&request.url, self.allow_http).map_err(|_| self.unavailable("URL refused"))?;
+        let sent = {
+            let _slot = idp
+                .introspection
+                .acquire()
+                .await
+                .map_err(|_| self.unavailable("closed"))?;
+            idp.fetcher.send(&request).await
+        };
+        let body = match sent {
+            Ok(Answer { status, body }) if (200..300).contains(&status) => body,
+            // A 4xx is the provider's verdict on the token (bad, expired, revoked, signed by
+            // another consumer); 429 is not.
+            Ok(Answer { status, .. }) if (400..500).contains(&status) && status != 429 => {
+                return Err(TokenError::NotAuthorized(PROVIDER_REFUSED.into()));
+            }
+            Ok(Answer { status, .. }) => {
+                return Err(self.unavailable(&format!("HTTP status {status}")));
+            }
+            Err(FetchError::Transport(_)) => return Err(self.unavailable("transport")),
+            Err(FetchError::TooLarge) => return Err(self.unavailable("answer too large")),
+            Err(_) => return Err(self.unavailable("fetch failed")),
+        };
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(self.unavailable("answer is not a JSON object")),
+        }
+    }
+
+    /// A GET with the token in the query (Graph API, Amazon's tokeninfo).
     async fn ask(
         &self,
         idp: &Idp,
         path: &str,
         token: &str,
     ) -> Result<Map<String, Value>, TokenError> {
-        let unavailable = |why: &str| {
-            tracing::warn!(
-                provider = self.provider,
-                path,
-                why,
-                "token introspection failed"
-            );
-            TokenError::External(PROVIDER_UNAVAILABLE.into())
-        };
-        let url = self.url(path, token);
-        check_url(&url, self.allow_http).map_err(|_| unavailable("URL refused"))?;
-        let fetched = {
-            let _slot = idp
-                .introspection
-                .acquire()
-                .await
-                .map_err(|_| unavailable("closed"))?;
-            idp.fetcher.get(&url).await
-        };
-        let body = match fetched {
-            Ok(f) => f.body,
-            // A 4xx is the provider's verdict on the token (bad, expired, revoked); 429 is not.
-            Err(FetchError::Status(s)) if (400..500).contains(&s) && s != 429 => {
-                return Err(TokenError::NotAuthorized(PROVIDER_REFUSED.into()));
-            }
-            Err(FetchError::Status(s)) => return Err(unavailable(&format!("HTTP status {s}"))),
-            Err(FetchError::Transport(_)) => return Err(unavailable("transport")),
-            Err(FetchError::TooLarge) => return Err(unavailable("answer too large")),
-            Err(_) => return Err(unavailable("fetch failed")),
-        };
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(unavailable("answer is not a JSON object")),
-        }
+        self.call(idp, Request::get(self.url(path, token))).await
     }
 
     fn accepts(&self, app_id: &str) -> bool {
         self.app_ids.iter().any(|a| a == app_id)
+    }
+
+    /// `token` is `<access token>;<access token secret>`; the call is signed with it and
+    /// the pool's consumer pair, at `now_ms`.
+    async fn verify_twitter(
+        &self,
+        idp: &Idp,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<VerifiedToken, TokenError> {
+        let (Some(consumer_key), Some(consumer_secret)) =
+            (self.app_ids.first(), self.consumer_secret.as_ref())
+        else {
+            tracing::warn!(
+                provider = self.provider,
+                "the pool's SupportedLoginProviders value for Twitter is not <consumer key>;<consumer secret>"
+            );
+            return Err(TokenError::bad_signature());
+        };
+        let (access_token, token_secret) = pair(token).ok_or_else(TokenError::bad_signature)?;
+        let url = format!("{}{TWITTER_VERIFY_PATH}", self.base_url);
+        let nonce = oauth1::nonce().ok_or_else(|| self.unavailable("no random nonce"))?;
+        let creds = oauth1::Credentials {
+            consumer_key,
+            consumer_secret: consumer_secret.expose(),
+            token: access_token,
+            token_secret,
+        };
+        let header =
+            oauth1::authorization("GET", &url, &creds, &nonce, now_ms.div_euclid(1000), &[])
+                .map_err(|_| self.unavailable("URL refused"))?;
+        let mut user = self
+            .call(idp, Request::get(url).header("authorization", header))
+            .await?;
+        let id = match user.get("id_str") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err(self.unavailable("answer lacks id_str")),
+        };
+        // The default mappings read `aud` and `sub` (spec §4.13); the rest is the user as
+        // Twitter describes them.
+        user.insert("aud".into(), consumer_key.clone().into());
+        user.insert("sub".into(), id.clone().into());
+        Ok(VerifiedToken {
+            subject: id,
+            client_id: consumer_key.clone(),
+            claims: user,
+        })
     }
 }
 
@@ -153,7 +232,7 @@ impl TokenVerifier for IntrospectionVerifier {
         &self,
         idp: &Idp,
         token: &str,
-        _now_ms: i64,
+        now_ms: i64,
     ) -> Result<VerifiedToken, TokenError> {
         let missing = |what: &str| {
             tracing::warn!(
@@ -203,6 +282,7 @@ impl TokenVerifier for IntrospectionVerifier {
                     claims,
                 })
             }
+            Api::Twitter => self.verify_twitter(idp, token, now_ms).await,
         }
     }
 }
@@ -336,7 +416,314 @@ mod tests {
             Err(TokenError::External(PROVIDER_UNAVAILABLE.into()))
         );
         assert_eq!(f.total(), before);
-        assert!(verifier(&idp, TWITTER, "k;s").is_none());
         assert!(verifier(&idp, "accounts.google.com", "x").is_none());
+    }
+
+    const CONSUMER_KEY: &str = "tw-consumer-1";
+    /// Characters that must be escaped in the signing key.
+    const CONSUMER_SECRET: &str = "cons/secret+&1";
+    const ANN_TOKEN: &str = "1001-annToken";
+    const ANN_SECRET: &str = "ann secret!";
+    const ANN_ID: &str = "1001";
+    const TWITTER_URL: &str = "https://api.twitter.com/1.1/account/verify_credentials.json";
+
+    fn twitter_login() -> String {
+        format!("{ANN_TOKEN};{ANN_SECRET}")
+    }
+
+    /// RFC 5849 §3.6 written out by hand, apart from the encoder under test.
+    fn pct(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    /// The test's own reading of RFC 5849 §3.4: base string from the method, the base URI and
+    /// every parameter, then HMAC-SHA1 keyed by both secrets.
+    fn oracle_signature(
+        method: &str,
+        base_uri: &str,
+        params: &[(&str, &str)],
+        consumer_secret: &str,
+        token_secret: &str,
+    ) -> String {
+        let mut encoded: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
+            .collect();
+        encoded.sort();
+        let base = format!("{method}&{}&{}", pct(base_uri), pct(&encoded.join("&")));
+        let key = format!("{}&{}", pct(consumer_secret), pct(token_secret));
+        let key = aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+            key.as_bytes(),
+        );
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            aws_lc_rs::hmac::sign(&key, base.as_bytes()),
+        )
+    }
+
+    /// The oracle itself reproduces Twitter's published example before it judges our calls.
+    #[test]
+    fn the_oracle_reproduces_the_published_example() {
+        let sig = oracle_signature(
+            "POST",
+            "https://api.twitter.com/1.1/statuses/update.json",
+            &[
+                ("include_entities", "true"),
+                (
+                    "status",
+                    "Hello Ladies + Gentlemen, a signed OAuth request!",
+                ),
+                ("oauth_consumer_key", "xvz1evFS4wEEPTGEFPHBog"),
+                ("oauth_nonce", "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg"),
+                ("oauth_signature_method", "HMAC-SHA1"),
+                ("oauth_timestamp", "1318622958"),
+                (
+                    "oauth_token",
+                    "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+                ),
+                ("oauth_version", "1.0"),
+            ],
+            "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+            "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+        );
+        assert_eq!(sig, "hCtSmYh+iHYCEqBWrE7C7hYmtUk=");
+    }
+
+    /// A stand-in `verify_credentials` at `url`: it reads the `Authorization` header, checks
+    /// the protocol parameters and the signature with the oracle, and answers 401 as Twitter
+    /// does for an unknown consumer, an unknown token or a bad signature.
+    fn fake_twitter(
+        url: &'static str,
+        consumer: (&'static str, &'static str),
+        users: Vec<(&'static str, &'static str, &'static str)>,
+    ) -> impl Fn(&Request) -> Result<Answer, FetchError> + Send + Sync + 'static {
+        move |r: &Request| {
+            let refuse = || {
+                Ok(Answer {
+                    status: 401,
+                    body: br#"{"errors":[{"code":32,"message":"Could not authenticate you."}]}"#
+                        .to_vec(),
+                })
+            };
+            assert_eq!(r.method, crate::idp::jwks::Method::Get);
+            assert_eq!(r.url, url);
+            let Some(fields) = r
+                .header_value("authorization")
+                .and_then(|h| h.strip_prefix("OAuth "))
+            else {
+                return refuse();
+            };
+            let mut p = std::collections::BTreeMap::new();
+            for field in fields.split(", ") {
+                let (k, v) = field.split_once('=').unwrap();
+                let v = v.strip_prefix('"').unwrap().strip_suffix('"').unwrap();
+                let v = percent_encoding::percent_decode_str(v)
+                    .decode_utf8()
+                    .unwrap();
+                assert!(
+                    p.insert(k.to_string(), v.to_string()).is_none(),
+                    "{k} twice"
+                );
+            }
+            assert_eq!(p["oauth_signature_method"], "HMAC-SHA1");
+            assert_eq!(p["oauth_version"], "1.0");
+            assert_eq!(p["oauth_timestamp"], (NOW_MS / 1000).to_string());
+            assert!(p["oauth_nonce"].len() >= 16);
+            if p["oauth_consumer_key"] != consumer.0 {
+                return refuse();
+            }
+            let Some((_, token_secret, id)) = users.iter().find(|(t, _, _)| *t == p["oauth_token"])
+            else {
+                return refuse();
+            };
+            let signed: Vec<(&str, &str)> = p
+                .iter()
+                .filter(|(k, _)| *k != "oauth_signature")
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if oracle_signature("GET", url, &signed, consumer.1, token_secret)
+                != p["oauth_signature"]
+            {
+                return refuse();
+            }
+            Ok(Answer {
+                status: 200,
+                body: format!(
+                    r#"{{"id":{id},"id_str":"{id}","screen_name":"user{id}","verified":false,"status":{{"text":"hi"}}}}"#
+                )
+                .into_bytes(),
+            })
+        }
+    }
+
+    fn twitter_world(url: &'static str, overrides: Vec<IdpOverride>) -> (Arc<FakeFetcher>, Idp) {
+        let f = Arc::new(FakeFetcher::default());
+        f.respond(fake_twitter(
+            url,
+            (CONSUMER_KEY, CONSUMER_SECRET),
+            vec![
+                (ANN_TOKEN, ANN_SECRET, ANN_ID),
+                ("2002-bob", "bobs", "2002"),
+            ],
+        ));
+        let idp = idp_with(&f, overrides);
+        (f, idp)
+    }
+
+    const NOW_MS: i64 = 1_700_000_000_123;
+
+    #[tokio::test]
+    async fn twitter_calls_are_signed_and_name_the_user() {
+        let (f, idp) = twitter_world(TWITTER_URL, vec![]);
+        let configured = format!("{CONSUMER_KEY};{CONSUMER_SECRET}");
+        let v = verifier(&idp, TWITTER, &configured).unwrap();
+        assert!(!format!("{v:?}").contains(CONSUMER_SECRET));
+        let t = v.verify(&idp, &twitter_login(), NOW_MS).await.unwrap();
+        assert_eq!(t.subject, ANN_ID);
+        assert_eq!(t.client_id, CONSUMER_KEY);
+        assert_eq!(t.claims["screen_name"], "user1001");
+        assert_eq!(t.claims["aud"], CONSUMER_KEY);
+        assert_eq!(t.claims["sub"], ANN_ID);
+        let bob = v.verify(&idp, "2002-bob;bobs", NOW_MS).await.unwrap();
+        assert_eq!(bob.subject, "2002");
+
+        let sent = f.sent();
+        assert_eq!(sent.len(), 2);
+        let nonce = |r: &Request| {
+            let h = r.header_value("authorization").unwrap().to_string();
+            h.split("oauth_nonce=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_ne!(nonce(&sent[0]), nonce(&sent[1]), "a fresh nonce per call");
+        let header = sent[0].header_value("authorization").unwrap();
+        assert!(!header.contains("secret") && !header.contains(&pct(ANN_SECRET)));
+        // What the logs could show of the request leaves the header out.
+        assert!(!format!("{:?}", sent[0]).contains("oauth_signature"));
+    }
+
+    #[tokio::test]
+    async fn malformed_twitter_values_are_refused_without_a_call() {
+        let (f, idp) = twitter_world(TWITTER_URL, vec![]);
+        let bad = Err(TokenError::NotAuthorized(crate::idp::BAD_SIGNATURE.into()));
+        let v = verifier(&idp, TWITTER, &format!("{CONSUMER_KEY};{CONSUMER_SECRET}")).unwrap();
+        for login in ["no-separator", ";secret", "token;", ";", "a;b;c"] {
+            assert_eq!(v.verify(&idp, login, NOW_MS).await, bad, "{login}");
+        }
+        for configured in ["key-only", "key;", ";secret", "k;s;t", ""] {
+            let v = verifier(&idp, TWITTER, configured).unwrap();
+            assert!(v.consumer_secret.is_none() && v.app_ids.is_empty());
+            assert_eq!(
+                v.verify(&idp, &twitter_login(), NOW_MS).await,
+                bad,
+                "{configured}"
+            );
+        }
+        assert_eq!(f.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn twitter_refusals_and_outages_map_to_the_right_errors() {
+        let (f, idp) = twitter_world(TWITTER_URL, vec![]);
+        let refused = Err(TokenError::NotAuthorized(PROVIDER_REFUSED.into()));
+        let down = Err(TokenError::External(PROVIDER_UNAVAILABLE.into()));
+        let ours = format!("{CONSUMER_KEY};{CONSUMER_SECRET}");
+        let check = |configured: String, login: String| {
+            let idp = &idp;
+            async move {
+                let v = verifier(idp, TWITTER, &configured).unwrap();
+                v.verify(idp, &login, NOW_MS).await
+            }
+        };
+        // Refused by the stand-in's own signature check: another app's consumer key, our key
+        // with a wrong secret, an unknown token, a known token with a wrong secret.
+        let cases = [
+            (format!("other-app;{CONSUMER_SECRET}"), twitter_login()),
+            (format!("{CONSUMER_KEY};wrong"), twitter_login()),
+            (ours.clone(), format!("9999-nobody;{ANN_SECRET}")),
+            (ours.clone(), format!("{ANN_TOKEN};not-it")),
+        ];
+        for (configured, login) in cases {
+            assert_eq!(
+                check(configured.clone(), login.clone()).await,
+                refused,
+                "{configured} {login}"
+            );
+        }
+        assert!(check(ours.clone(), twitter_login()).await.is_ok());
+
+        let answers = [
+            (Ok(403), &refused),
+            (Ok(404), &refused),
+            (Ok(429), &down),
+            (Ok(500), &down),
+            (Ok(503), &down),
+            (Ok(302), &down),
+            (
+                Err(FetchError::Transport("operation timed out".into())),
+                &down,
+            ),
+            (Err(FetchError::TooLarge), &down),
+        ];
+        for (answer, want) in answers {
+            let a = answer.clone();
+            f.respond(move |_| {
+                a.clone().map(|status| Answer {
+                    status,
+                    body: Vec::new(),
+                })
+            });
+            assert_eq!(
+                &check(ours.clone(), twitter_login()).await,
+                want,
+                "{answer:?}"
+            );
+        }
+        for body in ["not json", "[1]", r#"{"id":5}"#, r#"{"id_str":""}"#] {
+            let b = body.as_bytes().to_vec();
+            f.respond(move |_| {
+                Ok(Answer {
+                    status: 200,
+                    body: b.clone(),
+                })
+            });
+            assert_eq!(check(ours.clone(), twitter_login()).await, down, "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_twitter_api_can_be_moved_and_the_signature_follows() {
+        let local = IdpOverride {
+            provider: TWITTER.into(),
+            introspection_url: Some("http://127.0.0.1:8086/".into()),
+            ..Default::default()
+        };
+        let (f, idp) = twitter_world(
+            "http://127.0.0.1:8086/1.1/account/verify_credentials.json",
+            vec![local],
+        );
+        let v = verifier(&idp, TWITTER, &format!("{CONSUMER_KEY};{CONSUMER_SECRET}")).unwrap();
+        assert_eq!(v.base_url, "http://127.0.0.1:8086");
+        assert_eq!(
+            v.verify(&idp, &twitter_login(), NOW_MS)
+                .await
+                .unwrap()
+                .subject,
+            ANN_ID
+        );
+        assert_eq!(f.total(), 1);
     }
 }

@@ -279,10 +279,93 @@ pub enum FetchError {
     CoolingDown,
 }
 
+/// The methods outbound calls use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// An outbound call that needs more than a plain GET: request headers (an OAuth or SigV4
+/// `Authorization`) and, for POST, a body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    /// Header names and values, sent as given.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn get(url: impl Into<String>) -> Request {
+        Request {
+            method: Method::Get,
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn post(url: impl Into<String>, body: Vec<u8>) -> Request {
+        Request {
+            method: Method::Post,
+            url: url.into(),
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Request {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The value of a header, by case-insensitive name.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Header values carry credentials and the body may name users, so only their shape prints.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &names)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// The answer to a [`Request`], whatever its status: callers read error bodies too (an AWS
+/// error's `__type`, a provider's refusal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
 /// Gets documents over HTTP(S). A trait so tests can serve keys without a network.
 #[async_trait::async_trait]
 pub trait Fetcher: Send + Sync {
+    /// A document: any status other than 2xx is an error.
     async fn get(&self, url: &str) -> Result<Fetched, FetchError>;
+
+    /// One call with headers and a body. Redirects are not followed and the body is capped
+    /// at [`MAX_DOCUMENT_BYTES`] as for `get`; a non-2xx status is an answer, not an error.
+    async fn send(&self, request: &Request) -> Result<Answer, FetchError>;
 }
 
 /// `https://` anywhere; `http://` only to this machine unless the operator allowed it for
@@ -490,6 +573,26 @@ mod tests {
                 .get(url)
                 .cloned()
                 .unwrap_or(Err(FetchError::Status(404)))
+        }
+
+        async fn send(&self, request: &Request) -> Result<Answer, FetchError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let found = self.docs.lock().unwrap().get(&request.url).cloned();
+            match found {
+                Some(Ok(f)) if request.method == Method::Get => Ok(Answer {
+                    status: 200,
+                    body: f.body,
+                }),
+                Some(Err(FetchError::Status(status))) => Ok(Answer {
+                    status,
+                    body: Vec::new(),
+                }),
+                Some(Err(e)) => Err(e),
+                _ => Ok(Answer {
+                    status: 404,
+                    body: Vec::new(),
+                }),
+            }
         }
     }
 

@@ -1,10 +1,12 @@
 //! Verifying sign-in tokens of outside identity providers: one verifier per provider kind behind one trait, their shared JWT pipeline, and per-issuer URL overrides (spec §3.3, §4.2; design.md "Verifying login tokens").
 
+pub mod aws_sign;
 pub mod cognito_user_pool;
 pub mod http;
 pub mod introspect;
 pub mod jwks;
 pub mod jwt;
+pub mod oauth1;
 pub mod oidc;
 pub mod presets;
 pub mod saml;
@@ -69,6 +71,27 @@ impl TokenError {
     }
 }
 
+/// A credential from settings or pool configuration (an OAuth consumer secret, an AWS
+/// secret key): it keys signatures and is never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Secret {
+        Secret(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
 /// What a genuine token vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
@@ -106,8 +129,12 @@ pub struct IdpOverride {
     pub jwks_url: Option<String>,
     /// The discovery document URL, when not `<issuer>/.well-known/openid-configuration`.
     pub discovery_url: Option<String>,
-    /// The base URL of Facebook's Graph API or Amazon's token API, when not the public one.
+    /// The base URL of Facebook's Graph API, Amazon's token API or Twitter's API, when not
+    /// the public one.
     pub introspection_url: Option<String>,
+    /// A user pool's API endpoint (AdminGetUser, for ServerSideTokenCheck), when not
+    /// `https://cognito-idp.<region>.amazonaws.com/`.
+    pub user_pool_api_url: Option<String>,
     /// Allow `http://` to hosts other than this machine (a provider on a private network).
     pub allow_http: bool,
 }
@@ -120,6 +147,9 @@ pub struct IdpSettings {
     pub fetch_timeout: Duration,
     /// Clock leeway for `exp`, `nbf` and `iat`, in seconds.
     pub leeway_s: i64,
+    /// What idpool signs its user pool AdminGetUser calls with (ServerSideTokenCheck, spec
+    /// §3.4); without them such checks fail as ExternalServiceException.
+    pub user_pool_credentials: Option<aws_sign::AwsCredentials>,
 }
 
 impl Default for IdpSettings {
@@ -129,6 +159,7 @@ impl Default for IdpSettings {
             cache: CachePolicy::default(),
             fetch_timeout: Duration::from_secs(5),
             leeway_s: jwt::LEEWAY_S,
+            user_pool_credentials: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::cognito_user_pool::UserPoolVerifier;
-use super::jwks::{FetchError, Fetched, Fetcher};
+use super::jwks::{Answer, FetchError, Fetched, Fetcher, Request};
 use super::oidc::OidcVerifier;
 use super::*;
 
@@ -104,7 +104,12 @@ pub(crate) fn key_set(keys: &[Value]) -> String {
 pub(crate) struct FakeFetcher {
     docs: Mutex<HashMap<String, Result<String, FetchError>>>,
     log: Mutex<Vec<String>>,
+    sent: Mutex<Vec<Request>>,
+    responder: Mutex<Option<Responder>>,
 }
+
+/// Answers `send` calls in place of the served documents.
+pub(crate) type Responder = Box<dyn Fn(&Request) -> Result<Answer, FetchError> + Send + Sync>;
 
 impl FakeFetcher {
     pub(crate) fn serve(&self, url: &str, body: String) {
@@ -113,6 +118,14 @@ impl FakeFetcher {
 
     pub(crate) fn fail(&self, url: &str, e: FetchError) {
         self.docs.lock().unwrap().insert(url.into(), Err(e));
+    }
+
+    /// Answers every later `send` with `f` (a provider that checks what it is sent).
+    pub(crate) fn respond(
+        &self,
+        f: impl Fn(&Request) -> Result<Answer, FetchError> + Send + Sync + 'static,
+    ) {
+        *self.responder.lock().unwrap() = Some(Box::new(f));
     }
 
     pub(crate) fn count(&self, url: &str) -> usize {
@@ -131,6 +144,11 @@ impl FakeFetcher {
     pub(crate) fn urls(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
+
+    /// The requests `send` was given, in order.
+    pub(crate) fn sent(&self) -> Vec<Request> {
+        self.sent.lock().unwrap().clone()
+    }
 }
 
 #[async_trait::async_trait]
@@ -144,6 +162,26 @@ impl Fetcher for FakeFetcher {
             }),
             Some(Err(e)) => Err(e.clone()),
             None => Err(FetchError::Status(404)),
+        }
+    }
+
+    /// The responder's answer when one is set; otherwise the served document (a failure
+    /// status given to `fail` becomes an answer with that status and no body).
+    async fn send(&self, request: &Request) -> Result<Answer, FetchError> {
+        self.log.lock().unwrap().push(request.url.clone());
+        self.sent.lock().unwrap().push(request.clone());
+        if let Some(f) = self.responder.lock().unwrap().as_ref() {
+            return f(request);
+        }
+        let answer = |status, body: &str| Answer {
+            status,
+            body: body.as_bytes().to_vec(),
+        };
+        match self.docs.lock().unwrap().get(&request.url) {
+            Some(Ok(body)) => Ok(answer(200, body)),
+            Some(Err(FetchError::Status(s))) => Ok(answer(*s, "")),
+            Some(Err(e)) => Err(e.clone()),
+            None => Ok(answer(404, "")),
         }
     }
 }
@@ -943,4 +981,235 @@ async fn over_real_http_a_jku_header_causes_no_connection() {
     assert_eq!(v.verify(&idp, &t, NOW_MS).await, bad_signature());
     assert_eq!(evil_hits.load(std::sync::atomic::Ordering::SeqCst), 0);
     assert_eq!(legit_hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// The user pool API's users for [`fake_user_pool`]: username → enabled.
+pub(crate) type PoolUsers = Arc<Mutex<HashMap<String, bool>>>;
+
+pub(crate) const POOL_ID: &str = "us-east-1_Example";
+pub(crate) const USER_POOL_API: &str = "https://cognito-idp.us-east-1.amazonaws.com/";
+
+/// A stand-in user pool API at `url`: it refuses a call whose SigV4 signature does not check
+/// out (as AWS does, with a 400 naming the problem), then answers AdminGetUser from `users`.
+pub(crate) fn fake_user_pool(
+    url: &'static str,
+    users: PoolUsers,
+) -> impl Fn(&Request) -> Result<Answer, FetchError> + Send + Sync + 'static {
+    move |r: &Request| {
+        let answer = |status: u16, body: Value| {
+            Ok(Answer {
+                status,
+                body: body.to_string().into_bytes(),
+            })
+        };
+        assert_eq!(r.method, super::jwks::Method::Post);
+        assert_eq!(r.url, url);
+        assert_eq!(
+            r.header_value("x-amz-target"),
+            Some("AWSCognitoIdentityProviderService.AdminGetUser")
+        );
+        assert_eq!(
+            r.header_value("content-type"),
+            Some("application/x-amz-json-1.1")
+        );
+        if super::aws_sign::tests::verify_at(r, None, "us-east-1", NOW_MS).is_err() {
+            return answer(
+                400,
+                json!({"__type": "InvalidSignatureException", "message": "Signature mismatch"}),
+            );
+        }
+        let input: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(input["UserPoolId"], POOL_ID);
+        let name = input["Username"].as_str().unwrap();
+        match users.lock().unwrap().get(name) {
+            Some(enabled) => answer(
+                200,
+                json!({"Username": name, "Enabled": enabled, "UserStatus": "CONFIRMED",
+                    "UserAttributes": [{"Name": "sub", "Value": name}]}),
+            ),
+            None => answer(
+                400,
+                json!({"__type": "com.amazonaws.cognito#UserNotFoundException",
+                    "message": "User does not exist."}),
+            ),
+        }
+    }
+}
+
+struct CheckSetup {
+    fetcher: Arc<FakeFetcher>,
+    idp: Idp,
+    signer: Signer,
+    users: PoolUsers,
+}
+
+fn check_setup(creds: Option<super::aws_sign::AwsCredentials>) -> CheckSetup {
+    let fetcher = Arc::new(FakeFetcher::default());
+    let signer = Signer::new("key-1");
+    fetcher.serve(&pool_jwks_url(), key_set(&[signer.jwk()]));
+    let users: PoolUsers = Arc::new(Mutex::new(HashMap::from([
+        ("alice".to_string(), true),
+        ("bob".to_string(), true),
+    ])));
+    fetcher.respond(fake_user_pool(USER_POOL_API, users.clone()));
+    let settings = IdpSettings {
+        user_pool_credentials: creds,
+        ..Default::default()
+    };
+    CheckSetup {
+        idp: Idp::with_fetcher(settings, fetcher.clone()),
+        fetcher,
+        signer,
+        users,
+    }
+}
+
+impl CheckSetup {
+    async fn check(&self, sub: &str, checked: &[&str]) -> Result<VerifiedToken, TokenError> {
+        let v = UserPoolVerifier::new(&self.idp, POOL_NAME, vec![CLIENT.into(), "other".into()])
+            .checking_users_of(checked.iter().map(|c| c.to_string()).collect());
+        v.verify(&self.idp, &self.signer.token(&id_claims(sub)), NOW_MS)
+            .await
+    }
+
+    fn calls(&self) -> usize {
+        self.fetcher.count(USER_POOL_API)
+    }
+}
+
+#[tokio::test]
+async fn server_side_check_asks_the_user_pool_with_a_signed_admin_get_user() {
+    let s = check_setup(Some(super::aws_sign::tests::creds(None)));
+    let v = UserPoolVerifier::new(&s.idp, POOL_NAME, vec![CLIENT.into()]);
+    assert_eq!(
+        (v.pool_id.as_str(), v.region.as_str()),
+        (POOL_ID, "us-east-1")
+    );
+    assert_eq!(v.api_url, USER_POOL_API);
+
+    // Off for this client (the check belongs to another entry): no call.
+    assert_eq!(s.check("alice", &["other"]).await.unwrap().subject, "alice");
+    assert_eq!(s.calls(), 0);
+    assert_eq!(s.check("alice", &[CLIENT]).await.unwrap().subject, "alice");
+    assert_eq!(s.calls(), 1);
+    let sent = s.fetcher.sent();
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body, json!({"UserPoolId": POOL_ID, "Username": "alice"}));
+    let auth = sent[0].header_value("authorization").unwrap();
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDUSERPOOLCHECK001/"),
+        "{auth}"
+    );
+    assert!(
+        auth.contains("/us-east-1/cognito-idp/aws4_request"),
+        "{auth}"
+    );
+}
+
+#[tokio::test]
+async fn deleted_and_disabled_users_are_refused() {
+    let s = check_setup(Some(super::aws_sign::tests::creds(None)));
+    let gone = Err(TokenError::NotAuthorized(
+        super::cognito_user_pool::USER_GONE.into(),
+    ));
+    s.users.lock().unwrap().remove("alice");
+    assert_eq!(s.check("alice", &[CLIENT]).await, gone);
+    s.users.lock().unwrap().insert("bob".into(), false);
+    assert_eq!(s.check("bob", &[CLIENT]).await, gone);
+    s.users.lock().unwrap().insert("bob".into(), true);
+    assert!(s.check("bob", &[CLIENT]).await.is_ok());
+    // The same genuine token is still fine where the pool does not ask for the check.
+    assert!(s.check("alice", &[]).await.is_ok());
+
+    // A token without `cognito:username` cannot be checked.
+    let mut claims = id_claims("carol");
+    claims.as_object_mut().unwrap().remove("cognito:username");
+    let v = UserPoolVerifier::new(&s.idp, POOL_NAME, vec![CLIENT.into()])
+        .checking_users_of(vec![CLIENT.into()]);
+    assert_eq!(
+        v.verify(&s.idp, &s.signer.token(&claims), NOW_MS).await,
+        refused("Invalid login token. Missing a required claim: cognito:username")
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_or_refusing_user_pool_is_an_external_failure() {
+    let down = Err(TokenError::External(
+        super::cognito_user_pool::USER_POOL_UNAVAILABLE.into(),
+    ));
+    // No credentials configured: nothing is sent.
+    let s = check_setup(None);
+    assert_eq!(s.check("alice", &[CLIENT]).await, down);
+    assert_eq!(s.calls(), 0);
+
+    // Credentials the user pool does not accept (here: a session token it never issued).
+    let s = check_setup(Some(super::aws_sign::tests::creds(Some("forged"))));
+    assert_eq!(s.check("alice", &[CLIENT]).await, down);
+    assert_eq!(s.calls(), 1);
+
+    let s = check_setup(Some(super::aws_sign::tests::creds(None)));
+    for outcome in [
+        Ok((500, r#"{"__type":"InternalErrorException"}"#)),
+        Ok((400, r#"{"__type":"TooManyRequestsException"}"#)),
+        Ok((400, r#"{"__type":"ResourceNotFoundException"}"#)),
+        Ok((200, "not json")),
+        Err(FetchError::Transport("operation timed out".into())),
+        Err(FetchError::TooLarge),
+    ] {
+        let o = outcome.clone();
+        s.fetcher.respond(move |_| {
+            o.clone().map(|(status, body)| Answer {
+                status,
+                body: body.as_bytes().to_vec(),
+            })
+        });
+        assert_eq!(s.check("alice", &[CLIENT]).await, down, "{outcome:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_user_pool_api_can_be_moved() {
+    let fetcher = Arc::new(FakeFetcher::default());
+    let signer = Signer::new("key-1");
+    fetcher.serve(&pool_jwks_url(), key_set(&[signer.jwk()]));
+    let users: PoolUsers = Arc::new(Mutex::new(HashMap::from([("alice".to_string(), true)])));
+    fetcher.respond(fake_user_pool("http://127.0.0.1:9229/", users));
+    let settings = IdpSettings {
+        overrides: vec![IdpOverride {
+            provider: POOL_NAME.into(),
+            user_pool_api_url: Some("http://127.0.0.1:9229/".into()),
+            ..Default::default()
+        }],
+        user_pool_credentials: Some(super::aws_sign::tests::creds(None)),
+        ..Default::default()
+    };
+    let idp = Idp::with_fetcher(settings, fetcher.clone());
+    let v = UserPoolVerifier::new(&idp, POOL_NAME, vec![CLIENT.into()])
+        .checking_users_of(vec![CLIENT.into()]);
+    let token = signer.token(&id_claims("alice"));
+    assert_eq!(
+        v.verify(&idp, &token, NOW_MS).await.unwrap().subject,
+        "alice"
+    );
+    assert_eq!(fetcher.count("http://127.0.0.1:9229/"), 1);
+
+    // Plain HTTP off this machine needs the operator's consent.
+    let settings = IdpSettings {
+        overrides: vec![IdpOverride {
+            provider: POOL_NAME.into(),
+            user_pool_api_url: Some("http://user-pool.internal/".into()),
+            ..Default::default()
+        }],
+        user_pool_credentials: Some(super::aws_sign::tests::creds(None)),
+        ..Default::default()
+    };
+    let idp = Idp::with_fetcher(settings, fetcher.clone());
+    let v = UserPoolVerifier::new(&idp, POOL_NAME, vec![CLIENT.into()])
+        .checking_users_of(vec![CLIENT.into()]);
+    assert_eq!(
+        v.verify(&idp, &token, NOW_MS).await,
+        Err(TokenError::External(
+            super::cognito_user_pool::USER_POOL_UNAVAILABLE.into()
+        ))
+    );
 }
