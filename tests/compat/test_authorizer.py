@@ -1,8 +1,10 @@
 """The authorizer for resource servers (POST /authorize) on S3 requests signed by boto3 with
 credentials from the guest and developer-authenticated flows: who may read and write where, and
-which signatures are refused and why (design.md "The authorizer for resource servers")."""
+which signatures are refused and why; and on a DynamoDB request whose body the authorizer knows
+only by its hash (design.md "The authorizer for resource servers")."""
 
 import datetime
+import hashlib
 import json
 import time
 import urllib.error
@@ -13,7 +15,15 @@ import botocore.auth
 import pytest
 from botocore.config import Config
 
-from compat_support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, make_client, role_arn, unique
+from compat_support import (
+    ACCESS_KEY_ID,
+    ACCOUNT_ID,
+    REGION,
+    SECRET_ACCESS_KEY,
+    make_client,
+    role_arn,
+    unique,
+)
 
 PROVIDER = "login.storage.test"
 COGNITO_LOGIN = "cognito-identity.amazonaws.com"
@@ -22,6 +32,8 @@ BUCKET = "bucket"
 # before it would leave and handed to the authorizer instead.
 STORAGE = "http://storage.test:9000"
 STORAGE_TLS = "https://storage.test"
+TABLES = "http://tables.test:8000"
+TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/notes"
 
 GUEST_POLICY = {
     "Version": "2012-10-17",
@@ -36,7 +48,8 @@ USER_POLICY = {
             "Effect": "Allow",
             "Action": ["s3:PutObject", "s3:GetObject"],
             "Resource": f"arn:aws:s3:::{BUCKET}/user-${{cognito-identity.amazonaws.com:sub}}/*",
-        }
+        },
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN},
     ],
 }
 
@@ -324,6 +337,92 @@ def test_a_request_signed_for_a_is_not_one_for_b(server, storage):
     # Nor may the resource server's question widen what was signed: GET signed, PUT asked.
     as_put = {**get(a, f"user-{a_id}/notes.txt"), "method": "PUT"}
     assert_refused(ask(server, as_put, "s3:PutObject", f"user-{a_id}/notes.txt"), "bad signature")
+
+
+# ---- other services: the body by its hash ----
+
+
+def get_item(creds, table="notes", item_id="1"):
+    """A DynamoDB GetItem as boto3 signs it: a POST whose JSON body the signature covers, with
+    no x-amz-content-sha256 header. Returns the question's request part and the body."""
+    session = boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretKey"],
+        aws_session_token=creds.get("SessionToken"),
+        region_name=REGION,
+    )
+    client = session.client(
+        "dynamodb", endpoint_url=TABLES, config=Config(retries={"max_attempts": 1})
+    )
+
+    def capture(request, **_):
+        raise Captured(request)
+
+    client.meta.events.register("before-send.dynamodb.*", capture)
+    with pytest.raises(Captured) as caught:
+        client.get_item(TableName=table, Key={"id": {"S": item_id}})
+    request = caught.value.args[0]
+    body = request.body if isinstance(request.body, bytes) else request.body.encode()
+    return as_question(request), body
+
+
+def ask_table(server, request, **extra):
+    status, answer = post_authorize(
+        server, {**request, "action": "dynamodb:GetItem", "resource": TABLE_ARN, **extra}
+    )
+    assert status == 200, answer
+    return answer
+
+
+def test_a_signed_body_verifies_by_its_hash(server, storage):
+    a_id, a = storage["a"]
+    request, body = get_item(a)
+    assert request["method"] == "POST" and body.startswith(b"{")
+    names = {k.lower() for k in request["headers"]}
+    assert "x-amz-content-sha256" not in names and "x-amz-target" in names
+    digest = hashlib.sha256(body).hexdigest()
+
+    answer = ask_table(server, request, payload_sha256=digest)
+    assert_allowed(answer, a_id, storage["roles"]["authenticated"])
+    # Without the hash the authorizer can only check the request as one without a body.
+    assert_refused(ask_table(server, request), "bad signature")
+    # The hash of another body: what the client signed is not what the service would act on.
+    _, other_body = get_item(a, item_id="2")
+    other = hashlib.sha256(other_body).hexdigest()
+    assert_refused(ask_table(server, request, payload_sha256=other), "bad signature")
+    assert_refused(
+        ask_table(server, request, payload_sha256=hashlib.sha256(b"").hexdigest()),
+        "bad signature",
+    )
+    # Signature good, policy says no: another table.
+    status, answer = post_authorize(
+        server,
+        {
+            **request,
+            "action": "dynamodb:GetItem",
+            "resource": TABLE_ARN.replace("table/notes", "table/other"),
+            "payload_sha256": digest,
+        },
+    )
+    assert status == 200
+    assert_denied_by_policy(answer, a_id)
+
+    for bad in (digest[:63], digest + "0", "z" * 64, 12):
+        status, err = post_authorize(
+            server,
+            {**request, "action": "dynamodb:GetItem", "resource": TABLE_ARN, "payload_sha256": bad},
+        )
+        assert (status, err["__type"]) == (400, "InvalidParameterException"), bad
+
+
+def test_s3_payload_hash_must_match_the_declared_one(server, storage):
+    a_id, a = storage["a"]
+    key = f"user-{a_id}/notes.txt"
+    request = put(a, key)
+    right = hashlib.sha256(b"hello storage").hexdigest()
+    assert ask(server, request, "s3:PutObject", key, payload_sha256=right)["decision"] == "Allow"
+    wrong = hashlib.sha256(b"other storage").hexdigest()
+    assert_refused(ask(server, request, "s3:PutObject", key, payload_sha256=wrong), "bad signature")
 
 
 # ---- refused credentials ----

@@ -32,6 +32,10 @@ pub struct AuthorizeRequest {
     /// Request context keys the resource server knows, such as `aws:SourceIp`. Keys that
     /// describe the principal come from the session and may not be given here.
     pub context: Vec<(String, Vec<String>)>,
+    /// SHA-256 (64 hex digits) of the exact body the client sent, for a service that does not
+    /// pass the body: outside S3 the signature covers it. `None` checks the request as one
+    /// without a body.
+    pub payload_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for AuthorizeRequest {
@@ -46,6 +50,7 @@ impl std::fmt::Debug for AuthorizeRequest {
             .field("action", &self.action)
             .field("resource", &self.resource)
             .field("context", &self.context)
+            .field("payload_sha256", &self.payload_sha256)
             .finish()
     }
 }
@@ -163,6 +168,7 @@ pub struct AuthorizeAnswer {
     pub principal: Option<Principal>,
     /// The payload hash the signature covers: a hex SHA-256 the caller must compare with the
     /// body, `UNSIGNED-PAYLOAD`, or a `STREAMING-*` mode whose chunks carry their own signatures.
+    /// With `payload_sha256` in the question, a hex value here is that hash (lower-cased).
     pub payload_hash: Option<String>,
 }
 
@@ -232,7 +238,10 @@ pub async fn authorize_with(
     opts: &AuthorizerOptions<'_>,
     now_ms: i64,
 ) -> AuthorizeAnswer {
-    if let Err(m) = check_action(&req.action).and_then(|()| check_context(&req.context)) {
+    if let Err(m) = check_action(&req.action)
+        .and_then(|()| check_context(&req.context))
+        .and_then(|()| check_payload_sha256(req.payload_sha256.as_deref()))
+    {
         return AuthorizeAnswer::deny(Reason::BadQuestion(m));
     }
     if let Ok(target) = split_url(&req.url) {
@@ -333,7 +342,11 @@ fn verify_request(
         root_access_key_id: opts.root_access_key_id,
         root_seen: AtomicBool::new(false),
     };
-    match sigv4::verify(&parts, &verify_opts, &lookup) {
+    let verified = match req.payload_sha256.as_deref() {
+        Some(hash) => sigv4::verify_with_payload_hash(&parts, hash, &verify_opts, &lookup),
+        None => sigv4::verify(&parts, &verify_opts, &lookup),
+    };
+    match verified {
         Ok(verified) => {
             // verify succeeds only after the lookup opened the token, so the claims are there.
             let claims = lookup.sessions.take_claims().ok_or(Reason::Internal)?;
@@ -468,6 +481,15 @@ fn is_principal_key(key: &str) -> bool {
     PREFIXES.iter().any(|p| lower.starts_with(p)) || KEYS.contains(&lower.as_str())
 }
 
+fn check_payload_sha256(hash: Option<&str>) -> Result<(), String> {
+    match hash {
+        Some(h) if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Err("payload_sha256 must be the body's SHA-256 as 64 hexadecimal digits".to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_context(context: &[(String, Vec<String>)]) -> Result<(), String> {
     match context.iter().find(|(k, _)| is_principal_key(k)) {
         Some((k, _)) => Err(format!(
@@ -478,9 +500,9 @@ fn check_context(context: &[(String, Vec<String>)]) -> Result<(), String> {
 }
 
 impl AuthorizeRequest {
-    /// Reads the JSON question `{method, url, headers, action, resource, context?}`. Errors
-    /// are AWS-shaped 400s: `SerializationException` for text that is not a JSON object,
-    /// `InvalidParameterException` for a field that is missing or unusable.
+    /// Reads the JSON question `{method, url, headers, action, resource, context?,
+    /// payload_sha256?}`. Errors are AWS-shaped 400s: `SerializationException` for text that is
+    /// not a JSON object, `InvalidParameterException` for a field that is missing or unusable.
     pub fn from_json(body: &[u8]) -> Result<AuthorizeRequest, WireError> {
         let q: Question = serde_json::from_slice(body).map_err(|e| {
             if e.classify() == serde_json::error::Category::Data {
@@ -545,6 +567,7 @@ impl AuthorizeRequest {
             context.push((key, values));
         }
         check_context(&context).map_err(invalid)?;
+        check_payload_sha256(q.payload_sha256.as_deref()).map_err(invalid)?;
 
         Ok(AuthorizeRequest {
             method: q.method,
@@ -553,6 +576,7 @@ impl AuthorizeRequest {
             action: q.action,
             resource: q.resource,
             context,
+            payload_sha256: q.payload_sha256,
         })
     }
 }
@@ -571,6 +595,8 @@ struct Question {
     resource: String,
     #[serde(default)]
     context: Option<Pairs<ContextValue>>,
+    #[serde(default)]
+    payload_sha256: Option<String>,
 }
 
 /// A JSON object read as its entries in order, duplicates kept (`Host` and `host` are one

@@ -86,6 +86,8 @@ struct Signing<'a> {
     /// body's hash.
     payload_hash: Option<&'a str>,
     body: &'a [u8],
+    /// Signed headers besides `host`.
+    headers: &'a [(&'a str, &'a str)],
 }
 
 impl Default for Signing<'_> {
@@ -99,12 +101,14 @@ impl Default for Signing<'_> {
             presign_s: None,
             payload_hash: None,
             body: b"",
+            headers: &[],
         }
     }
 }
 
-/// Signs as the AWS SDK for Rust's S3 client would, then returns the pieces a resource server
-/// would pass on: method, absolute URL and headers.
+/// Signs as the AWS SDK for Rust's client for `s.service` would (S3's rules for `s3`, the
+/// ordinary ones otherwise), then returns the pieces a resource server would pass on: method,
+/// absolute URL and headers.
 fn signed(creds: &IssuedCredentials, s: &Signing) -> (String, HeaderMap) {
     let identity = aws_credential_types::Credentials::new(
         &creds.access_key_id,
@@ -114,15 +118,24 @@ fn signed(creds: &IssuedCredentials, s: &Signing) -> (String, HeaderMap) {
         "tests",
     )
     .into();
+    let s3 = s.service == "s3";
     let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    if s3 {
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
     let body = if let Some(secs) = s.presign_s {
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(Duration::from_secs(secs));
-        SignableBody::UnsignedPayload
+        if s3 {
+            SignableBody::UnsignedPayload
+        } else {
+            SignableBody::Bytes(s.body)
+        }
     } else {
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        if s3 {
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
         match s.payload_hash {
             Some(declared) => SignableBody::Precomputed(declared.to_string()),
             None => SignableBody::Bytes(s.body),
@@ -138,15 +151,16 @@ fn signed(creds: &IssuedCredentials, s: &Signing) -> (String, HeaderMap) {
         .unwrap()
         .into();
     let url = format!("http://{HOST}{}", s.path);
-    let fields = [("host", HOST)];
-    let signable = SignableRequest::new(s.method, url.clone(), fields.into_iter(), body).unwrap();
+    let mut fields = vec![("host", HOST)];
+    fields.extend_from_slice(s.headers);
+    let signable =
+        SignableRequest::new(s.method, url.clone(), fields.iter().copied(), body).unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut request = http::Request::builder()
-        .method(s.method)
-        .uri(&url)
-        .header("host", HOST)
-        .body(())
-        .unwrap();
+    let mut request = http::Request::builder().method(s.method).uri(&url);
+    for (name, value) in &fields {
+        request = request.header(*name, *value);
+    }
+    let mut request = request.body(()).unwrap();
     instructions.apply_to_request_http1x(&mut request);
     (request.uri().to_string(), request.headers().clone())
 }
@@ -165,6 +179,7 @@ fn question(
         action: action.into(),
         resource: resource.into(),
         context: vec![],
+        payload_sha256: None,
     }
 }
 
@@ -324,6 +339,144 @@ async fn users_write_only_under_their_own_identity() {
         authorize(&core, &q, NOW_MS).await.reason,
         Reason::BadSignature
     );
+}
+
+const TABLES_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+  "Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:123456789012:table/notes"}]}"#;
+
+fn sha256_hex(data: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn bodies_of_other_services_verify_by_their_hash() {
+    let core = core_with_roles().await;
+    testkit::ok(
+        &core,
+        "CreateRole",
+        &[("RoleName", "Tables"), ("AssumeRolePolicyDocument", TRUST)],
+    )
+    .await;
+    testkit::ok(
+        &core,
+        "PutRolePolicy",
+        &[
+            ("RoleName", "Tables"),
+            ("PolicyName", "tables"),
+            ("PolicyDocument", TABLES_POLICY),
+        ],
+    )
+    .await;
+    let creds = credentials(&core, "Tables", USER_A);
+    let body = br#"{"TableName":"notes","Key":{"id":{"S":"1"}}}"#;
+    let get_item = Signing {
+        method: "POST",
+        path: "/",
+        service: "dynamodb",
+        body,
+        headers: &[
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", "DynamoDB_20120810.GetItem"),
+        ],
+        ..Signing::default()
+    };
+    let table = "arn:aws:dynamodb:us-east-1:123456789012:table/notes";
+    let (url, headers) = signed(&creds, &get_item);
+    assert!(!headers.contains_key("x-amz-content-sha256"));
+    let mut q = question("POST", url, headers, "dynamodb:GetItem", table);
+
+    // Without the hash the request reads as one without a body, which is not what was signed.
+    assert_eq!(
+        authorize(&core, &q, NOW_MS).await.reason,
+        Reason::BadSignature
+    );
+    let hash = sha256_hex(body);
+    q.payload_sha256 = Some(hash.clone());
+    let a = authorize(&core, &q, NOW_MS).await;
+    assert!(a.is_allowed(), "{a:?}");
+    assert_eq!(a.principal.unwrap().identity_id.as_deref(), Some(USER_A));
+    assert_eq!(a.payload_hash.as_deref(), Some(hash.as_str()));
+    q.payload_sha256 = Some(hash.to_ascii_uppercase());
+    assert!(authorize(&core, &q, NOW_MS).await.is_allowed());
+
+    // The hash of another body, or of none.
+    for other in [
+        sha256_hex(br#"{"TableName":"notes"}"#),
+        sigv4_empty_hash().into(),
+    ] {
+        q.payload_sha256 = Some(other);
+        let a = authorize(&core, &q, NOW_MS).await;
+        assert_eq!(a.reason, Reason::BadSignature);
+        assert!(a.principal.is_none());
+    }
+    // Not a hash at all.
+    q.payload_sha256 = Some(hash[..40].to_string());
+    assert!(matches!(
+        authorize(&core, &q, NOW_MS).await.reason,
+        Reason::BadQuestion(ref m) if m.contains("payload_sha256")
+    ));
+
+    // The right body, but the policy decides: another table is refused.
+    q.payload_sha256 = Some(hash);
+    q.resource = "arn:aws:dynamodb:us-east-1:123456789012:table/other".into();
+    assert_eq!(
+        authorize(&core, &q, NOW_MS).await.reason,
+        Reason::NoPolicyAllows
+    );
+
+    // A presigned request with a body signs the body's hash too.
+    let presigned = Signing {
+        presign_s: Some(300),
+        ..get_item
+    };
+    let (url, headers) = signed(&creds, &presigned);
+    let mut q = question("POST", url, headers, "dynamodb:GetItem", table);
+    assert_eq!(
+        authorize(&core, &q, NOW_MS).await.reason,
+        Reason::BadSignature
+    );
+    q.payload_sha256 = Some(sha256_hex(body));
+    assert!(authorize(&core, &q, NOW_MS).await.is_allowed());
+}
+
+#[tokio::test]
+async fn s3_payload_sha256_must_agree_with_the_declared_hash() {
+    let core = core_with_roles().await;
+    let creds = credentials(&core, "User", USER_A);
+    let own_path = format!("/bucket/user-{USER_A}/notes.txt");
+    let own_arn = format!("arn:aws:s3:::bucket/user-{USER_A}/notes.txt");
+    let put = Signing {
+        method: "PUT",
+        path: &own_path,
+        body: b"hello",
+        ..Signing::default()
+    };
+    let (url, headers) = signed(&creds, &put);
+    let mut q = question("PUT", url, headers, "s3:PutObject", &own_arn);
+    q.payload_sha256 = Some(sha256_hex(b"hello"));
+    assert!(authorize(&core, &q, NOW_MS).await.is_allowed());
+    // The header is signed and names "hello": a caller's hash of another body contradicts it.
+    q.payload_sha256 = Some(sha256_hex(b"jello"));
+    assert_eq!(
+        authorize(&core, &q, NOW_MS).await.reason,
+        Reason::BadSignature
+    );
+
+    // UNSIGNED-PAYLOAD: the body is outside the signature, whatever its hash.
+    let unsigned = Signing {
+        payload_hash: Some("UNSIGNED-PAYLOAD"),
+        ..put
+    };
+    let (url, headers) = signed(&creds, &unsigned);
+    let mut q = question("PUT", url, headers, "s3:PutObject", &own_arn);
+    q.payload_sha256 = Some(sha256_hex(b"jello"));
+    let a = authorize(&core, &q, NOW_MS).await;
+    assert!(a.is_allowed(), "{a:?}");
+    assert_eq!(a.payload_hash.as_deref(), Some("UNSIGNED-PAYLOAD"));
 }
 
 #[tokio::test]
@@ -637,9 +790,14 @@ fn questions_parse_from_json() {
         "headers":{"Host":"h.test","X-Amz-Date":"20260101T000000Z","X-Multi":["a","b"],"x-multi":"c"},
         "action":"s3:GetObject","resource":"arn:aws:s3:::b/k",
         "context":{"aws:SourceIp":"203.0.113.7","s3:max-keys":[10, "20"],"aws:SecureTransport":true},
+        "payload_sha256":"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
         "future":"ignored"}"#;
     let q = AuthorizeRequest::from_json(body).unwrap();
     assert_eq!(q.method, "GET");
+    assert_eq!(
+        q.payload_sha256.as_deref(),
+        Some("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")
+    );
     assert_eq!(q.headers["host"], "h.test");
     let multi: Vec<_> = q.headers.get_all("x-multi").iter().collect();
     assert_eq!(multi, ["a", "b", "c"]);
@@ -661,6 +819,7 @@ fn questions_parse_from_json() {
     let q = AuthorizeRequest::from_json(body).unwrap();
     assert_eq!(q.headers["host"], "h2.test");
     assert_eq!(q.headers.len(), 1);
+    assert_eq!(q.payload_sha256, None);
     // Without either, the URL's authority stands in.
     let body =
         br#"{"method":"GET","url":"http://u.test/b/k","action":"s3:GetObject","resource":"*"}"#;
@@ -689,6 +848,9 @@ fn questions_parse_from_json() {
         r#""url":"bucket/key""#,
         r#""action":"GetObject""#,
         r#""resource":"""#,
+        r#""payload_sha256":"abc""#,
+        r#""payload_sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85g""#,
+        r#""payload_sha256":5"#,
     ] {
         assert_eq!(fails(&base(bad)).code, "InvalidParameterException", "{bad}");
     }

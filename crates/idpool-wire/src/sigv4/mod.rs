@@ -16,6 +16,9 @@ use parse::{ALGORITHM, AuthInput, Form, TERMINATOR};
 /// The clock skew AWS tolerates on signed requests: 15 minutes either way.
 pub const DEFAULT_MAX_SKEW_MS: i64 = 15 * 60 * 1000;
 
+/// SHA-256 of nothing: the payload hash of a request without a body.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 const TOKEN_INVALID: &str = "The security token included in the request is invalid.";
 const TOKEN_EXPIRED: &str = "The security token included in the request is expired";
 const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the \
@@ -74,9 +77,10 @@ pub struct Verified {
     /// The request's `X-Amz-Date` (or `Date`), epoch milliseconds.
     pub signed_at_ms: i64,
     /// The payload hash the signature covers. In S3 mode a hex value from
-    /// `x-amz-content-sha256` is compared with `body` only when `body` is non-empty, so a
-    /// caller that did not pass the body must compare it itself; `UNSIGNED-PAYLOAD` and
-    /// `STREAMING-*` mean the body is not covered by this signature.
+    /// `x-amz-content-sha256` is compared with `body` (or the hash given to
+    /// [`verify_with_payload_hash`]) only when there is one, so a caller that passed neither
+    /// must compare it itself; `UNSIGNED-PAYLOAD` and `STREAMING-*` mean the body is not
+    /// covered by this signature.
     pub payload_hash: String,
 }
 
@@ -297,6 +301,38 @@ pub fn verify(
     opts: &VerifyOptions,
     lookup: &dyn SecretLookup,
 ) -> Result<Verified, SigV4Error> {
+    verify_inner(parts, None, opts, lookup)
+}
+
+/// [`verify`] for a caller that holds the body's SHA-256 (64 hex digits) rather than the body,
+/// such as an authorizer in front of the service. The hash stands in for the body everywhere
+/// the body would count, and `parts.body` is not read; in S3 mode a hex
+/// `x-amz-content-sha256` must equal it.
+pub fn verify_with_payload_hash(
+    parts: &RequestParts,
+    payload_sha256: &str,
+    opts: &VerifyOptions,
+    lookup: &dyn SecretLookup,
+) -> Result<Verified, SigV4Error> {
+    verify_inner(parts, Some(payload_sha256), opts, lookup)
+}
+
+fn is_hex_digest(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn verify_inner(
+    parts: &RequestParts,
+    payload_sha256: Option<&str>,
+    opts: &VerifyOptions,
+    lookup: &dyn SecretLookup,
+) -> Result<Verified, SigV4Error> {
+    // Checked before anything else: a caller bug, not something the client sent.
+    if payload_sha256.is_some_and(|h| !is_hex_digest(h)) {
+        return Err(SigV4Error::Malformed(
+            "the given payload hash must be a SHA-256 in 64 hexadecimal digits.".into(),
+        ));
+    }
     let query = canonical::parse_query(parts.query);
     let auth = parse::extract(parts.headers, &query)?;
     check_scope(&auth, opts)?;
@@ -305,8 +341,18 @@ pub fn verify(
     let signing_key = derive_signing_key(&secret, &auth);
 
     let presigned = matches!(auth.form, Form::Presigned { .. });
-    let body_hash = canonical::sha256_hex(parts.body);
-    let payload_hashes = payload_candidates(parts, opts, presigned, &body_hash)?;
+    // Signers write the body hash in lower case, so a given one is compared that way.
+    let body = match payload_sha256 {
+        Some(given) => Body {
+            hash: given.to_ascii_lowercase(),
+            known: true,
+        },
+        None => Body {
+            hash: canonical::sha256_hex(parts.body),
+            known: !parts.body.is_empty(),
+        },
+    };
+    let payload_hashes = payload_candidates(parts, opts, presigned, &body)?;
     let uri = canonical::canonical_uri(parts.path, opts.s3_style);
     let signed_names = auth.signed_header_names();
     let headers = canonical::canonical_headers(parts.headers, &signed_names);
@@ -353,11 +399,10 @@ pub fn verify(
     }
     let payload_hash = matched.ok_or(SigV4Error::SignatureMismatch)?;
 
-    let is_digest = payload_hash.len() == 64 && payload_hash.bytes().all(|b| b.is_ascii_hexdigit());
     if opts.s3_style
-        && is_digest
-        && !parts.body.is_empty()
-        && !payload_hash.eq_ignore_ascii_case(&body_hash)
+        && is_hex_digest(&payload_hash)
+        && body.known
+        && !payload_hash.eq_ignore_ascii_case(&body.hash)
     {
         return Err(SigV4Error::ContentSha256Mismatch);
     }
@@ -372,19 +417,27 @@ pub fn verify(
     })
 }
 
+/// The body as far as the verifier knows it: its SHA-256, and whether there is one to hold a
+/// declared hash against (an empty `body` may only mean the caller did not pass it).
+struct Body {
+    hash: String,
+    known: bool,
+}
+
 /// The payload hashes a legitimate signer could have used for this request, likeliest first.
 fn payload_candidates(
     parts: &RequestParts,
     opts: &VerifyOptions,
     presigned: bool,
-    body_hash: &str,
+    body: &Body,
 ) -> Result<Vec<String>, SigV4Error> {
+    let body_hash = body.hash.as_str();
     if presigned {
         // S3 presigns with UNSIGNED-PAYLOAD; other presigners (and the AWS test suite) hash
         // the body. Outside S3 an unsigned payload is only tolerable when there is no body.
         return Ok(if opts.s3_style {
             vec![UNSIGNED_PAYLOAD.to_owned(), body_hash.to_owned()]
-        } else if parts.body.is_empty() {
+        } else if body_hash == EMPTY_SHA256 {
             vec![body_hash.to_owned(), UNSIGNED_PAYLOAD.to_owned()]
         } else {
             vec![body_hash.to_owned()]
@@ -398,11 +451,10 @@ fn payload_candidates(
     let Some(first) = values.next() else {
         return Ok(vec![body_hash.to_owned()]);
     };
-    let valid = first.to_str().ok().filter(|v| {
-        *v == UNSIGNED_PAYLOAD
-            || v.starts_with(STREAMING_PREFIX)
-            || (v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-    });
+    let valid = first
+        .to_str()
+        .ok()
+        .filter(|v| *v == UNSIGNED_PAYLOAD || v.starts_with(STREAMING_PREFIX) || is_hex_digest(v));
     match (valid, values.next()) {
         (Some(v), None) => Ok(vec![v.to_owned()]),
         _ => Err(SigV4Error::Malformed(

@@ -952,6 +952,137 @@ fn s3_mode_checks_the_declared_body_hash() {
     ));
 }
 
+#[test]
+fn a_given_payload_hash_stands_in_for_the_body() {
+    let body = br#"{"TableName":"notes","Key":{"id":{"S":"1"}}}"#.to_vec();
+    let signed = reference_sign(&SignCase {
+        method: "POST".into(),
+        headers: vec![
+            ("content-type".into(), "application/x-amz-json-1.0".into()),
+            ("x-amz-target".into(), "DynamoDB_20120810.GetItem".into()),
+        ],
+        body: body.clone(),
+        service: "dynamodb".into(),
+        token: Some("session-token".into()),
+        ..SignCase::default()
+    });
+    let opts = VerifyOptions::new(signed.now_ms);
+    let hash = canonical::sha256_hex(&body);
+    // The caller forwards the body elsewhere and keeps only its hash.
+    let mut bodiless = signed.wire.clone();
+    bodiless.body.clear();
+    assert_eq!(
+        verify(&bodiless.parts(), &opts, &signed.keys),
+        Err(SigV4Error::SignatureMismatch)
+    );
+    let v = verify_with_payload_hash(&bodiless.parts(), &hash, &opts, &signed.keys).unwrap();
+    assert_eq!(v.payload_hash, hash);
+    assert_eq!(v.service, "dynamodb");
+    assert_eq!(v.session_token.as_deref(), Some("session-token"));
+    // Hex case does not matter; what the signer hashed is compared.
+    let upper = hash.to_ascii_uppercase();
+    let v = verify_with_payload_hash(&bodiless.parts(), &upper, &opts, &signed.keys).unwrap();
+    assert_eq!(v.payload_hash, hash);
+
+    let wrong = [
+        canonical::sha256_hex(b"{}"),
+        EMPTY_SHA256.to_owned(),
+        bump_at(&hash, 63),
+    ];
+    for other in &wrong {
+        assert_eq!(
+            verify_with_payload_hash(&bodiless.parts(), other, &opts, &signed.keys),
+            Err(SigV4Error::SignatureMismatch),
+            "{other}"
+        );
+    }
+    // The hash replaces the body: a body passed alongside is not what gets checked.
+    assert_eq!(
+        verify_with_payload_hash(&signed.wire.parts(), &wrong[0], &opts, &signed.keys),
+        Err(SigV4Error::SignatureMismatch)
+    );
+    for bad in [
+        "",
+        "abc",
+        &hash[..63],
+        &format!("{hash}0"),
+        &hash.replace('a', "g"),
+    ] {
+        if bad == hash {
+            continue;
+        }
+        assert!(
+            matches!(
+                verify_with_payload_hash(&bodiless.parts(), bad, &opts, &signed.keys),
+                Err(SigV4Error::Malformed(_))
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn a_given_payload_hash_in_presigned_and_s3_requests() {
+    use aws_sigv4::http_request::{PayloadChecksumKind, SignatureLocation, SigningSettings};
+    // A non-S3 presigned request with a body: its hash is signed, never UNSIGNED-PAYLOAD.
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(std::time::Duration::from_secs(60));
+    let body = b"Action=GetCallerIdentity&Version=2011-06-15".to_vec();
+    let presigned = reference_sign(&SignCase {
+        method: "POST".into(),
+        body: body.clone(),
+        service: "sts".into(),
+        settings,
+        ..SignCase::default()
+    });
+    let opts = VerifyOptions::new(presigned.now_ms);
+    let mut w = presigned.wire.clone();
+    w.body.clear();
+    let hash = canonical::sha256_hex(&body);
+    assert!(verify(&w.parts(), &opts, &presigned.keys).is_err());
+    let v = verify_with_payload_hash(&w.parts(), &hash, &opts, &presigned.keys).unwrap();
+    assert_eq!(v.payload_hash, hash);
+    assert_eq!(
+        verify_with_payload_hash(&w.parts(), EMPTY_SHA256, &opts, &presigned.keys),
+        Err(SigV4Error::SignatureMismatch)
+    );
+
+    // S3 declares the hash in x-amz-content-sha256; a given hash must agree with it.
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let put = reference_sign(&SignCase {
+        path: "/bucket/key".into(),
+        body: b"hello".to_vec(),
+        settings: settings.clone(),
+        ..SignCase::default()
+    });
+    let s3 = VerifyOptions {
+        s3_style: true,
+        ..VerifyOptions::new(put.now_ms)
+    };
+    let mut w = put.wire.clone();
+    w.body.clear();
+    let hello = canonical::sha256_hex(b"hello");
+    let v = verify_with_payload_hash(&w.parts(), &hello, &s3, &put.keys).unwrap();
+    assert_eq!(v.payload_hash, hello);
+    assert_eq!(
+        verify_with_payload_hash(&w.parts(), &canonical::sha256_hex(b"jello"), &s3, &put.keys),
+        Err(SigV4Error::ContentSha256Mismatch)
+    );
+
+    // UNSIGNED-PAYLOAD leaves the body out of the signature, so no given hash contradicts it.
+    let unsigned = reference_sign(&SignCase {
+        path: "/bucket/key".into(),
+        body_kind: BodyKind::Unsigned,
+        settings,
+        ..SignCase::default()
+    });
+    let v = verify_with_payload_hash(&unsigned.wire.parts(), &hello, &s3, &unsigned.keys).unwrap();
+    assert_eq!(v.payload_hash, "UNSIGNED-PAYLOAD");
+}
+
 // ---- Reference signer (aws-sigv4) round trips ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -1279,6 +1410,13 @@ proptest! {
         prop_assert_eq!(v.region.as_str(), a.region);
         prop_assert_eq!(&v.session_token, &a.token);
         prop_assert_eq!(v.signed_at_ms, signed.now_ms);
+
+        // Without the body, its hash verifies the same request the same way.
+        let mut bodiless = signed.wire.clone();
+        bodiless.body.clear();
+        let hash = canonical::sha256_hex(&a.body);
+        let by_hash = verify_with_payload_hash(&bodiless.parts(), &hash, &opts, &signed.keys);
+        prop_assert_eq!(by_hash.as_ref().map(|v| &v.payload_hash), Ok(&v.payload_hash));
 
         // Same request, one signature byte off.
         let mut w = signed.wire.clone();
