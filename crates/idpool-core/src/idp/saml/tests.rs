@@ -218,3 +218,84 @@ fn an_empty_doctype_is_refused_too() {
     );
     assert!(verify(xml.as_bytes(), &provider).is_err());
 }
+
+mod mutations {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What a genuine fixture vouches for, to compare any accepted mutation with.
+    fn genuine(file: &str) -> (Vec<u8>, VerifiedAssertion) {
+        let xml = std::fs::read(fixtures().join(file)).unwrap();
+        let ok = verify(&xml, &provider_from("metadata.xml")).unwrap();
+        (xml, ok)
+    }
+
+    /// One edit of the document text: replace, insert or delete a short run of characters
+    /// drawn from what XML is made of.
+    fn edit() -> impl Strategy<Value = (usize, u8, String)> {
+        let piece = prop::sample::select(vec![
+            "<",
+            ">",
+            "/",
+            "\"",
+            "=",
+            " ",
+            "\n",
+            "&amp;",
+            "<!---->",
+            "x",
+            "ID",
+            "#",
+            ":",
+            "<saml:Assertion>",
+            "</saml:Assertion>",
+            "xmlns:a=\"urn:a\"",
+            "Z",
+            "0",
+            "9",
+        ]);
+        (any::<usize>(), 0u8..3, piece.prop_map(str::to_string))
+    }
+
+    fn apply(xml: &[u8], (at, kind, piece): &(usize, u8, String)) -> Vec<u8> {
+        let text = String::from_utf8_lossy(xml).into_owned();
+        let mut at = at % (text.len() + 1);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let (head, tail) = text.split_at(at);
+        let tail_chars = tail.chars().count();
+        let cut = |n: usize| tail.chars().skip(n.min(tail_chars)).collect::<String>();
+        match kind {
+            0 => format!("{head}{piece}{tail}"),
+            1 => format!("{head}{piece}{}", cut(piece.chars().count())),
+            _ => format!("{head}{}", cut(piece.chars().count())),
+        }
+        .into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+
+        /// Whatever is changed, the verifier neither panics nor vouches for anything other
+        /// than what the IdP signed: an accepted mutation (white space outside the signed
+        /// element, say) yields exactly the genuine subject, roles and attributes.
+        #[test]
+        fn a_mutated_response_is_refused_or_says_exactly_what_was_signed(
+            file in prop::sample::select(vec![
+                "assertion-signed.xml", "response-signed.xml", "both-signed.xml",
+                "pretty-root-namespaces.xml", "nameid-comment.xml",
+            ]),
+            edits in prop::collection::vec(edit(), 1..4),
+        ) {
+            let (mut xml, original) = genuine(file);
+            for e in &edits {
+                xml = apply(&xml, e);
+            }
+            if let Ok(got) = verify(&xml, &provider_from("metadata.xml")) {
+                prop_assert_eq!(got, original);
+            }
+        }
+    }
+}
