@@ -10,62 +10,26 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-THREADS="${BENCH_THREADS:-2}"
-CONNS="${BENCH_CONNECTIONS:-16}"
-DURATION="${BENCH_DURATION:-10}"
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
-in_range "$THREADS" 1 8 || { echo "BENCH_THREADS must be 1-8" >&2; exit 2; }
-in_range "$CONNS" 1 256 || { echo "BENCH_CONNECTIONS must be 1-256" >&2; exit 2; }
-in_range "$DURATION" 1 60 || { echo "BENCH_DURATION must be 1-60 (seconds)" >&2; exit 2; }
-(( CONNS >= THREADS )) || { echo "BENCH_CONNECTIONS must be >= BENCH_THREADS" >&2; exit 2; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/bench/lib.sh"
+read_load_knobs
 TARGET_US=50
 
 ACCESS_KEY="AKIABENCHROOT0000001"
 SECRET_KEY="benchSecretKeyForLoopbackOnly0000000000a"
 
-log() { printf '[bench] %s\n' "$*" >&2; }
+build_idpool
+need_wrk_or_install
+need_python python3 boto3
 
-log "cargo build --release -p idpool-server --bin idpool"
-cargo build --release -p idpool-server --bin idpool
-IDPOOL_BIN="$ROOT/target/release/idpool"
-[[ -x "$IDPOOL_BIN" ]] || { echo "missing $IDPOOL_BIN" >&2; exit 1; }
-if ! command -v wrk >/dev/null 2>&1; then
-    log "wrk not found: apt-get install -y wrk"
-    if [[ $(id -u) -eq 0 ]]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
-fi
-python3 -c 'import boto3' || { echo "python3 needs boto3" >&2; exit 1; }
+start_workdir idpool-authz-bench
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/idpool-authz-bench.XXXXXX")"
-IDPOOL_PID=""
-cleanup() {
-    if [[ -n "$IDPOOL_PID" ]]; then
-        kill -TERM "$IDPOOL_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$IDPOOL_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$IDPOOL_PID" 2>/dev/null || true
-        wait "$IDPOOL_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(free_port)
 mkdir -p "$WORK/data"
 : > "$WORK/idpool.toml"
-log "starting idpool on 127.0.0.1:$PORT"
-IDPOOL_ROOT_ACCESS_KEY_ID="$ACCESS_KEY" IDPOOL_ROOT_SECRET_ACCESS_KEY="$SECRET_KEY" \
-    "$IDPOOL_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-    --config "$WORK/idpool.toml" > "$WORK/idpool.log" 2>&1 &
-IDPOOL_PID=$!
-for i in $(seq 150); do
-    kill -0 "$IDPOOL_PID" 2>/dev/null || { echo "idpool exited during start:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }
-    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/health" && break
-    (( i == 150 )) && { echo "idpool did not answer within 30 s" >&2; exit 1; }
-    sleep 0.2
-done
+start_idpool "$PORT" "$WORK/data"
+wait_http "http://127.0.0.1:$PORT/health" "$IDPOOL_PID" idpool
 
-# CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 HZ=$(getconf CLK_TCK)
 
 # Signed just before the load: a header signature is good for 15 minutes.
@@ -99,9 +63,9 @@ done
 OUT="bench/results/authorizer.md"
 BENCH_HZ="$HZ" BENCH_TARGET_US="$TARGET_US" \
 BENCH_WRK="wrk -t$THREADS -c$CONNS -d${DURATION}s --timeout 5s -s bench/wrk/authorize.lua" \
-BENCH_WRK_VERSION="$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')" \
+BENCH_WRK_VERSION="$(wrk_version)" \
 BENCH_RUSTC="$(rustc --version)" \
-BENCH_RSS="$(awk '/^VmRSS:/ { printf "%.1f MB", $2 / 1024 }' "/proc/$IDPOOL_PID/status")" \
+BENCH_RSS="$(rss_mb "$IDPOOL_PID") MB" \
 python3 - "$RESULTS" "$WORK/setup.json" "$OUT" <<'EOF'
 import datetime, json, os, sys
 results, setup, out = sys.argv[1:4]

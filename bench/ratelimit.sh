@@ -10,36 +10,26 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/bench/lib.sh"
+
 LIMIT="${RL_LIMIT:-1000}"
 DURATION="${RL_DURATION:-10}"
 THREADS="${RL_THREADS:-8}"
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
-in_range "$LIMIT" 100 5000 || { echo "RL_LIMIT must be 100-5000" >&2; exit 2; }
-in_range "$DURATION" 2 60 || { echo "RL_DURATION must be 2-60" >&2; exit 2; }
-in_range "$THREADS" 2 16 || { echo "RL_THREADS must be 2-16" >&2; exit 2; }
+require_knob RL_LIMIT "$LIMIT" 100 5000
+require_knob RL_DURATION "$DURATION" 2 60
+require_knob RL_THREADS "$THREADS" 2 16
 
-log() { printf '[ratelimit] %s\n' "$*" >&2; }
+LOG_TAG=ratelimit
+ACCESS_KEY="AKIARATELIMITBENCH01"
+SECRET_KEY="ratelimitBenchSecretLoopbackOnly00000000"
 
-log "cargo build --release -p idpool-server --bin idpool"
-cargo build --release -p idpool-server --bin idpool
-BIN="$ROOT/target/release/idpool"
-command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
+build_idpool
+need_wrk
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/idpool-ratelimit.XXXXXX")"
-PID=""
-cleanup() {
-    if [[ -n "$PID" ]]; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_workdir idpool-ratelimit
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(free_port)
 POOL="us-east-1:5e1f0c2d-7a3b-4c9d-8e6f-0a1b2c3d4e5f"
 # A tenth of a second's worth at once, so the cut at L is sharp over a short run.
 BURST=$(( LIMIT / 10 > 1 ? LIMIT / 10 : 1 ))
@@ -66,15 +56,8 @@ allow_unauthenticated = true
 unauthenticated = "arn:aws:iam::000000000000:role/GuestRole"
 EOF
 mkdir -p "$WORK/data"
-IDPOOL_ROOT_ACCESS_KEY_ID="AKIARATELIMITBENCH01" IDPOOL_ROOT_SECRET_ACCESS_KEY="ratelimitBenchSecretLoopbackOnly00000000" \
-    IDPOOL_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
-    --config "$WORK/idpool.toml" > "$WORK/idpool.log" 2>&1 &
-PID=$!
-for _ in $(seq 150); do
-    kill -0 "$PID" 2>/dev/null || { echo "idpool exited:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }
-    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/health" && break
-    sleep 0.2
-done
+IDPOOL_LOG=warn start_idpool "$PORT" "$WORK/data"
+wait_http "http://127.0.0.1:$PORT/health" "$IDPOOL_PID" idpool
 
 IDENTITY=$(curl -s -X POST "http://127.0.0.1:$PORT/" \
     -H 'Content-Type: application/x-amz-json-1.1' \
@@ -112,7 +95,7 @@ BASE=$(field unloaded ok_p99_ms)
     echo "# Rate-limit overload run"
     echo
     echo "Command: \`bash bench/ratelimit.sh\` (RL_LIMIT=$LIMIT, RL_DURATION=$DURATION, RL_THREADS=$THREADS)."
-    echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). nproc $(nproc), $(rustc --version), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')."
+    echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). nproc $(nproc), $(rustc --version), $(wrk_version)."
     echo "Limit: per_source_rps = $LIMIT, per_source_burst = $BURST; unsigned GetCredentialsForIdentity"
     echo "for one guest from 127.0.0.1, $THREADS connections, one per wrk thread; latency measured per request"
     echo "in the wrk script (10 us buckets). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."

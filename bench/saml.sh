@@ -13,14 +13,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-THREADS="${BENCH_THREADS:-2}"
-CONNS="${BENCH_CONNECTIONS:-16}"
-DURATION="${BENCH_DURATION:-10}"
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
-in_range "$THREADS" 1 8 || { echo "BENCH_THREADS must be 1-8" >&2; exit 2; }
-in_range "$CONNS" 1 256 || { echo "BENCH_CONNECTIONS must be 1-256" >&2; exit 2; }
-in_range "$DURATION" 1 60 || { echo "BENCH_DURATION must be 1-60 (seconds)" >&2; exit 2; }
-(( CONNS >= THREADS )) || { echo "BENCH_CONNECTIONS must be >= BENCH_THREADS" >&2; exit 2; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/bench/lib.sh"
+read_load_knobs
 
 ACCESS_KEY="AKIABENCHROOT0000001"
 SECRET_KEY="benchSecretKeyForLoopbackOnly0000000000a"
@@ -28,71 +23,27 @@ SECRET_KEY="benchSecretKeyForLoopbackOnly0000000000a"
 # servers, so one signed response (and one request body) serves both.
 ACCOUNT_ID="123456789012"
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-
-log "cargo build --release -p idpool-server --bin idpool"
-cargo build --release -p idpool-server --bin idpool
-IDPOOL_BIN="$ROOT/target/release/idpool"
-[[ -x "$IDPOOL_BIN" ]] || { echo "missing $IDPOOL_BIN" >&2; exit 1; }
-if ! command -v wrk >/dev/null 2>&1; then
-    log "wrk not found: apt-get install -y wrk"
-    if [[ $(id -u) -eq 0 ]]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
-fi
-command -v moto_server >/dev/null 2>&1 || { echo "moto_server is not on PATH" >&2; exit 1; }
+build_idpool
+need_wrk_or_install
+need_moto
 # signxml (and the pinned boto3) live in the repository's venv, as for tests/compat.
 log "bash scripts/python-env.sh (the venv with boto3 and signxml)"
 bash scripts/python-env.sh
 PY="$ROOT/.venv/bin/python"
-"$PY" -c 'import boto3, signxml' || { echo "$PY needs boto3 and signxml" >&2; exit 1; }
+need_python "$PY" boto3 signxml
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/idpool-saml-bench.XXXXXX")"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_http() { # url, pid, name
-    local i
-    for i in $(seq 150); do
-        kill -0 "$2" 2>/dev/null || { echo "$3 exited during start:" >&2; tail -20 "$WORK/$3.log" >&2; exit 1; }
-        if curl -s -o /dev/null --max-time 1 "$1"; then return 0; fi
-        sleep 0.2
-    done
-    echo "$3 did not answer at $1 within 30 s" >&2; tail -20 "$WORK/$3.log" >&2; exit 1
-}
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+start_workdir idpool-saml-bench
 HZ=$(getconf CLK_TCK)
 
 IDPOOL_PORT=$(free_port)
 mkdir -p "$WORK/idpool-data"
 # Throughput runs flood from one address; the per-source limits would measure the limiter.
 printf '[rate_limits]\nenabled = false\n' > "$WORK/idpool.toml"
-log "starting idpool on 127.0.0.1:$IDPOOL_PORT"
-IDPOOL_ROOT_ACCESS_KEY_ID="$ACCESS_KEY" IDPOOL_ROOT_SECRET_ACCESS_KEY="$SECRET_KEY" \
-    "$IDPOOL_BIN" serve --listen "127.0.0.1:$IDPOOL_PORT" --data-dir "$WORK/idpool-data" \
-    --account-id "$ACCOUNT_ID" --config "$WORK/idpool.toml" > "$WORK/idpool.log" 2>&1 &
-IDPOOL_PID=$!
-PIDS+=("$IDPOOL_PID")
+start_idpool "$IDPOOL_PORT" "$WORK/idpool-data" --account-id "$ACCOUNT_ID"
 MOTO_PORT=$(free_port)
-log "starting moto_server on 127.0.0.1:$MOTO_PORT"
-moto_server -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.log" 2>&1 &
-MOTO_PID=$!
-PIDS+=("$MOTO_PID")
+start_moto "$MOTO_PORT"
 wait_http "http://127.0.0.1:$IDPOOL_PORT/health" "$IDPOOL_PID" idpool
-wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" "$MOTO_PID" moto
-tr '\0' ' ' < "/proc/$MOTO_PID/cmdline" | grep -q moto || { echo "PID $MOTO_PID is not moto_server" >&2; exit 1; }
+wait_moto "$MOTO_PORT"
 
 log "SAML provider, pool, role and one identity (GetId with the login) on each server"
 # idpool's setup signs the response and writes it; moto's reuses it when the ARNs match.
@@ -131,11 +82,11 @@ REFUSED=$(grep -c 'SAML response refused' "$WORK/idpool.log" || true)
 OUT="bench/results/saml.md"
 BENCH_HZ="$HZ" BENCH_REFUSED="$REFUSED" \
 BENCH_WRK="wrk -t$THREADS -c$CONNS -d${DURATION}s --timeout 5s --latency -s bench/wrk/cognito.lua" \
-BENCH_WRK_VERSION="$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')" \
+BENCH_WRK_VERSION="$(wrk_version)" \
 BENCH_RUSTC="$(rustc --version)" \
 BENCH_MOTO="$(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null || echo unknown)" \
 BENCH_SIGNXML="$("$PY" -c 'from importlib.metadata import version; print(version("signxml"))')" \
-BENCH_RSS="idpool $(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$IDPOOL_PID/status") MB, moto_server $(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$MOTO_PID/status") MB" \
+BENCH_RSS="idpool $(rss_mb "$IDPOOL_PID") MB, moto_server $(rss_mb "$MOTO_PID") MB" \
 "$PY" - "$RESULTS" "$WORK/setup-idpool.json" "$WORK/setup-moto.json" "$OUT" <<'PY'
 import base64, datetime, json, os, sys
 results, setup_idpool, setup_moto, out = sys.argv[1:5]

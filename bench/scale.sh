@@ -9,12 +9,13 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/bench/lib.sh"
 
 TARGET_IDS="${SCALE_IDENTITIES:-1000000}"
 DURATION="${SCALE_DURATION:-5}"
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
-in_range "$TARGET_IDS" 1000 2000000 || { echo "SCALE_IDENTITIES must be 1000-2000000" >&2; exit 2; }
-in_range "$DURATION" 1 30 || { echo "SCALE_DURATION must be 1-30" >&2; exit 2; }
+require_knob SCALE_IDENTITIES "$TARGET_IDS" 1000 2000000
+require_knob SCALE_DURATION "$DURATION" 1 30
 # Latency runs use run.sh's load shape; the fill uses one connection per wrk thread so that a
 # per-thread reply bound is an exact request count.
 LAT_THREADS=2
@@ -25,52 +26,34 @@ FILL_CHUNK=100000
 ACCESS_KEY="AKIABENCHROOT0000001"
 SECRET_KEY="benchSecretKeyForLoopbackOnly0000000000a"
 
-log() { printf '[scale %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+LOG_TAG=scale
+LOG_CLOCK=1
 
-log "cargo build --release -p idpool-server --bin idpool"
-cargo build --release -p idpool-server --bin idpool
-BIN="$ROOT/target/release/idpool"
-command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
-python3 -c 'import boto3' || { echo "python3 needs boto3" >&2; exit 1; }
+build_idpool
+need_wrk
+need_python python3 boto3
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/idpool-scale.XXXXXX")"
-PID=""
 WRK_PID=""
+# A fill round's wrk runs in the background; it goes before the server.
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-    if [[ -n "$WRK_PID" ]]; then kill -TERM "$WRK_PID" 2>/dev/null || true; wait "$WRK_PID" 2>/dev/null || true; fi
-    if [[ -n "$PID" ]]; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
+    stop_pids "$WRK_PID"
+    bench_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_workdir idpool-scale cleanup
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 DATA="$WORK/idpool-data"
 DB="$DATA/idpool.db"
 mkdir -p "$DATA"
 # One source floods the server; the per-source limits would measure the limiter instead.
 printf '[rate_limits]\nenabled = false\n' > "$WORK/idpool.toml"
-log "starting idpool on 127.0.0.1:$PORT"
-IDPOOL_ROOT_ACCESS_KEY_ID="$ACCESS_KEY" IDPOOL_ROOT_SECRET_ACCESS_KEY="$SECRET_KEY" \
-    "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --config "$WORK/idpool.toml" \
-    > "$WORK/idpool.log" 2>&1 &
-PID=$!
-for i in $(seq 150); do
-    kill -0 "$PID" 2>/dev/null || { echo "idpool exited during start:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }
-    curl -s -o /dev/null --max-time 1 "$URL/health" && break
-    (( i < 150 )) || { echo "idpool did not answer within 30 s" >&2; exit 1; }
-    sleep 0.2
-done
+start_idpool "$PORT" "$DATA"
+wait_http "$URL/health" "$IDPOOL_PID" idpool
 
-rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 db_mb() { du -cm "$DB" "$DB-wal" "$DB-shm" 2>/dev/null | awk 'END { print $1 }'; }
-alive() { kill -0 "$PID" 2>/dev/null || { echo "idpool died:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }; }
+alive() { kill -0 "$IDPOOL_PID" 2>/dev/null || { echo "idpool died:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }; }
 
 python3 bench/setup.py "$URL" "$ACCESS_KEY" "$SECRET_KEY" > "$WORK/setup.json"
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/setup.json" "$1"; }
@@ -111,7 +94,7 @@ T0=$(date +%s)
 SETUP_COUNT=$(db_count)
 latency_run empty GetCredentialsForIdentity
 latency_run empty GetId
-EMPTY_RSS=$(rss_mb)
+EMPTY_RSS=$(rss_mb "$IDPOOL_PID")
 
 # --- fill to TARGET_IDS + SETUP_COUNT with bounded GetId runs (the empty GetId run counts too) ---
 WANT=$(( TARGET_IDS + SETUP_COUNT ))
@@ -154,9 +137,9 @@ done
 FILL_SECS=$(( $(date +%s) - FILL_START ))
 FINAL=$(db_count)
 (( FINAL == WANT )) || { echo "pool holds $FINAL identities, wanted $WANT" >&2; exit 1; }
-log "filled: $FINAL identities in ${FILL_SECS}s; DB $(db_mb) MB; RSS $(rss_mb) MB"
+log "filled: $FINAL identities in ${FILL_SECS}s; DB $(db_mb) MB; RSS $(rss_mb "$IDPOOL_PID") MB"
 FULL_DB_MB=$(db_mb)
-FULL_RSS_BEFORE_PAGING=$(rss_mb)
+FULL_RSS_BEFORE_PAGING=$(rss_mb "$IDPOOL_PID")
 
 # --- page through ListIdentities (signed, MaxResults 60) and compare with the database ---
 log "paging ListIdentities, MaxResults 60"
@@ -210,7 +193,7 @@ log "paging: $PAGING"
 
 latency_run full GetCredentialsForIdentity
 latency_run full GetId
-FULL_RSS=$(rss_mb)
+FULL_RSS=$(rss_mb "$IDPOOL_PID")
 END_DB_MB=$(db_mb)
 END_COUNT=$(db_count)
 
@@ -239,6 +222,6 @@ identities after fill: $FINAL (= $TARGET_IDS + $SETUP_COUNT made by setup.py), f
 paging (rc $PAGING_RC): $PAGING
 DB (idpool.db + -wal + -shm): ${FULL_DB_MB} MB after fill, ${END_DB_MB} MB at end ($END_COUNT identities after the full-pool GetId run)
 idpool RSS: ${EMPTY_RSS} MB after empty runs, ${FULL_RSS_BEFORE_PAGING} MB after fill, ${FULL_RSS} MB at end
-total wall time: $(( $(date +%s) - T0 ))s; date $(date -u '+%Y-%m-%d %H:%M UTC'); nproc $(nproc); $(rustc --version); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')
+total wall time: $(( $(date +%s) - T0 ))s; date $(date -u '+%Y-%m-%d %H:%M UTC'); nproc $(nproc); $(rustc --version); $(wrk_version)
 EOF
 exit "$PAGING_RC"

@@ -9,12 +9,13 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$ROOT/bench/lib.sh"
 
 SECONDS_TOTAL="${SOAK_SECONDS:-600}"
 CYCLE="${SOAK_CYCLE:-30}"
-in_range() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 >= $2 && $1 <= $3 )); }
-in_range "$SECONDS_TOTAL" 60 1800 || { echo "SOAK_SECONDS must be 60-1800" >&2; exit 2; }
-in_range "$CYCLE" 10 120 || { echo "SOAK_CYCLE must be 10-120" >&2; exit 2; }
+require_knob SOAK_SECONDS "$SECONDS_TOTAL" 60 1800
+require_knob SOAK_CYCLE "$CYCLE" 10 120
 SAMPLE_EVERY=15
 # Connections per operation; GetId is kept to two so the database grows by hundreds of thousands
 # of identities, not millions.
@@ -24,50 +25,29 @@ OPS=(GetCredentialsForIdentity GetId GetOpenIdToken)
 ACCESS_KEY="AKIABENCHROOT0000001"
 SECRET_KEY="benchSecretKeyForLoopbackOnly0000000000a"
 
-log() { printf '[soak %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+LOG_TAG=soak
+LOG_CLOCK=1
 
-log "cargo build --release -p idpool-server --bin idpool"
-cargo build --release -p idpool-server --bin idpool
-BIN="$ROOT/target/release/idpool"
-command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
-python3 -c 'import boto3' || { echo "python3 needs boto3" >&2; exit 1; }
+build_idpool
+need_wrk
+need_python python3 boto3
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/idpool-soak.XXXXXX")"
-PID=""
 SAMPLER_PID=""
 WRK_PIDS=()
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
+# The load and the sampler go first, so the server is stopped last.
 cleanup() {
-    local p
-    for p in "${WRK_PIDS[@]}"; do stop_pid "$p"; done
-    [[ -z "$SAMPLER_PID" ]] || stop_pid "$SAMPLER_PID"
-    [[ -z "$PID" ]] || stop_pid "$PID"
-    rm -rf "$WORK"
+    stop_pids "${WRK_PIDS[@]}" "$SAMPLER_PID"
+    bench_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_workdir idpool-soak cleanup
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+PORT=$(free_port)
 URL="http://127.0.0.1:$PORT"
 DATA="$WORK/idpool-data"
 mkdir -p "$DATA"
 printf '[rate_limits]\nenabled = false\n' > "$WORK/idpool.toml"
-log "starting idpool on 127.0.0.1:$PORT"
-IDPOOL_ROOT_ACCESS_KEY_ID="$ACCESS_KEY" IDPOOL_ROOT_SECRET_ACCESS_KEY="$SECRET_KEY" \
-    "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --config "$WORK/idpool.toml" \
-    > "$WORK/idpool.log" 2>&1 &
-PID=$!
-for i in $(seq 150); do
-    kill -0 "$PID" 2>/dev/null || { echo "idpool exited during start:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }
-    curl -s -o /dev/null --max-time 1 "$URL/health" && break
-    (( i < 150 )) || { echo "idpool did not answer within 30 s" >&2; exit 1; }
-    sleep 0.2
-done
+start_idpool "$PORT" "$DATA"
+wait_http "$URL/health" "$IDPOOL_PID" idpool
 
 python3 bench/setup.py "$URL" "$ACCESS_KEY" "$SECRET_KEY" > "$WORK/setup.json"
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/setup.json" "$1"; }
@@ -76,9 +56,9 @@ GUEST=$(field identity_id)
 
 sample() { # elapsed seconds -> one TSV row
     local rss fds thr db
-    rss=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status")
-    thr=$(awk '/^Threads:/ { print $2 }' "/proc/$PID/status")
-    fds=$(ls "/proc/$PID/fd" | wc -l)
+    rss=$(rss_mb "$IDPOOL_PID")
+    thr=$(awk '/^Threads:/ { print $2 }' "/proc/$IDPOOL_PID/status")
+    fds=$(find "/proc/$IDPOOL_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
     db=$(du -cm "$DATA"/idpool.db* 2>/dev/null | awk 'END { print $1 }')
     printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$rss" "$fds" "$thr" "$db"
 }
@@ -89,7 +69,7 @@ START=$(date +%s)
     n_samples=$(( SECONDS_TOTAL / SAMPLE_EVERY ))
     for k in $(seq "$n_samples"); do
         sleep $(( START + k * SAMPLE_EVERY - $(date +%s) > 0 ? START + k * SAMPLE_EVERY - $(date +%s) : 0 ))
-        kill -0 "$PID" 2>/dev/null || exit 0
+        kill -0 "$IDPOOL_PID" 2>/dev/null || exit 0
         sample $(( $(date +%s) - START )) >> "$SERIES"
     done
 ) &
@@ -115,7 +95,7 @@ for round in $(seq "$max_rounds"); do
     done
     for p in "${WRK_PIDS[@]}"; do wait "$p" || true; done
     WRK_PIDS=()
-    kill -0 "$PID" 2>/dev/null || { echo "idpool died:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }
+    kill -0 "$IDPOOL_PID" 2>/dev/null || { echo "idpool died:" >&2; tail -20 "$WORK/idpool.log" >&2; exit 1; }
     for op in "${OPS[@]}"; do
         printf '%s\t%s\t%s\n' "$round" "$op" "$(grep '^BENCH ' "$WORK/wrk-$op.txt" | sed 's/^BENCH //')" >> "$RUNS"
     done
@@ -128,7 +108,8 @@ last_t=$(tail -n 1 "$SERIES" | cut -f1)
 
 export SOAK_CMD="bash bench/soak.sh" SOAK_SECONDS_TOTAL="$SECONDS_TOTAL" SOAK_CYCLE="$CYCLE"
 export SOAK_CONNS="GetCredentialsForIdentity -c${CONNS[GetCredentialsForIdentity]}, GetId -c${CONNS[GetId]}, GetOpenIdToken -c${CONNS[GetOpenIdToken]}"
-export SOAK_ENV="$(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(rustc --version), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+SOAK_ENV="$(date -u '+%Y-%m-%d %H:%M UTC'), nproc $(nproc), $(rustc --version), $(wrk_version)"
+export SOAK_ENV
 mkdir -p bench/results
 python3 - "$SERIES" "$RUNS" bench/results/soak.md <<'PY'
 import os, sys
