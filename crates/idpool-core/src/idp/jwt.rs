@@ -14,8 +14,10 @@ pub const MAX_TOKEN_BYTES: usize = 50_000;
 /// The longest encoded header: ID token headers are under 200 bytes, and even one carrying an
 /// `x5c` chain fits; anything larger is refused before decoding.
 const MAX_HEADER_BYTES: usize = 8_192;
-/// Clock leeway for `exp`, `nbf` and `iat` (security-and-performance.md §1.2).
-pub const LEEWAY_S: i64 = 60;
+/// Clock leeway for `exp`, `nbf` and `iat` of outside providers' tokens: AWS documents a
+/// five-minute clock-skew allowance for OpenID Connect logins (spec §4.2.2), so a token AWS
+/// would still take is taken here too.
+pub const LEEWAY_S: i64 = 300;
 
 /// The signature algorithms accepted from outside identity providers. HMAC and `none` are
 /// absent on purpose: a shared secret cannot come from a public key set.

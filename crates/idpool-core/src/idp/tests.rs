@@ -466,20 +466,22 @@ async fn duplicate_kids_are_ambiguous() {
 }
 
 #[tokio::test]
-async fn time_claims_have_a_sixty_second_leeway() {
+async fn time_claims_have_the_five_minute_leeway_aws_documents() {
     let s = setup();
+    let l = jwt::LEEWAY_S;
+    assert_eq!(l, 300);
     let exp = NOW_S + 100;
     let mut c = id_claims("alice");
     c["exp"] = exp.into();
     let t = s.signer.token(&c);
-    for now in [exp - 1, exp, exp + 59] {
+    for now in [exp - 1, exp, exp + l - 1] {
         assert!(
             s.check_at(&t, now * 1000).await.is_ok(),
             "now = exp + {}",
             now - exp
         );
     }
-    let now = exp + 60;
+    let now = exp + l;
     assert_eq!(
         s.check_at(&t, now * 1000).await,
         refused(&format!(
@@ -487,14 +489,14 @@ async fn time_claims_have_a_sixty_second_leeway() {
         ))
     );
     let mut c = id_claims("alice");
-    c["nbf"] = (NOW_S + 60).into();
+    c["nbf"] = (NOW_S + l).into();
     assert!(s.check(&s.signer.token(&c)).await.is_ok());
-    c["nbf"] = (NOW_S + 61).into();
+    c["nbf"] = (NOW_S + l + 1).into();
     assert!(s.check(&s.signer.token(&c)).await.is_err());
     let mut c = id_claims("alice");
-    c["iat"] = (NOW_S + 60).into();
+    c["iat"] = (NOW_S + l).into();
     assert!(s.check(&s.signer.token(&c)).await.is_ok());
-    c["iat"] = (NOW_S + 61).into();
+    c["iat"] = (NOW_S + l + 1).into();
     assert!(s.check(&s.signer.token(&c)).await.is_err());
     let mut c = id_claims("alice");
     c.as_object_mut().unwrap().remove("exp");
