@@ -132,7 +132,15 @@ impl Pool {
         if let Some(v) = &c.cognito_identity_providers {
             let list = v
                 .iter()
-                .map(|p| serde_json::to_value(p).unwrap_or_default())
+                .map(|p| {
+                    let mut v = serde_json::to_value(p).unwrap_or_default();
+                    // The model defaults ServerSideTokenCheck to false and AWS shows it so.
+                    if let Some(o) = v.as_object_mut() {
+                        o.entry("ServerSideTokenCheck")
+                            .or_insert(Value::Bool(false));
+                    }
+                    v
+                })
                 .collect();
             m.insert("CognitoIdentityProviders".into(), Value::Array(list));
         }

@@ -81,7 +81,12 @@ async fn create_returns_every_member_and_describe_agrees() {
                 Some("app1client".into()),
                 Some(true),
             ),
-            (Some(USER_POOL.into()), Some("app2client".into()), None),
+            // Not given, shown as the model's default, as AWS does.
+            (
+                Some(USER_POOL.into()),
+                Some("app2client".into()),
+                Some(false),
+            ),
         ]),
         saml_provider_arns: Some(vec![saml_arn()]),
         tags: Some(map(&[("team", "identity"), ("empty", "")])),
