@@ -97,7 +97,7 @@ pub async fn get_open_id_token_for_developer_identity(
     // Every other key must be a provider of the pool; a second developer provider cannot be.
     if others
         .keys()
-        .any(|k| k != logins::COGNITO_PROVIDER && !logins::is_login_key(&pool, k))
+        .any(|k| !logins::is_cognito_key(&core.region, k) && !logins::is_login_key(&pool, k))
     {
         return Err(unsupported_developer_provider());
     }

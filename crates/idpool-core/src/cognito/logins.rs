@@ -17,6 +17,17 @@ use crate::idp::{TokenError, TokenVerifier, VerifiedToken, introspect, presets, 
 /// The `Logins` key under which our own OpenID tokens come back (spec §3.3).
 pub const COGNITO_PROVIDER: &str = "cognito-identity.amazonaws.com";
 
+/// Whether a `Logins` key names our own tokens: the global key, or in a China region the
+/// regional one the mobile SDKs send there (`cognito-identity.cn-north-1.amazonaws.com.cn`).
+pub fn is_cognito_key(region: &str, key: &str) -> bool {
+    key == COGNITO_PROVIDER
+        || (region.starts_with("cn-")
+            && key
+                .strip_prefix("cognito-identity.")
+                .and_then(|r| r.strip_suffix(".amazonaws.com.cn"))
+                == Some(region))
+}
+
 pub const LOGINS_DONT_MATCH: &str = "Logins don't match. Please include at least one valid login for this identity or identity pool.";
 pub const UNSUPPORTED_PROVIDER: &str = crate::idp::UNSUPPORTED_PROVIDER;
 
@@ -110,7 +121,7 @@ async fn verify_one(
     token: &str,
     now_ms: i64,
 ) -> Result<VerifiedLogin, CognitoError> {
-    if provider == COGNITO_PROVIDER {
+    if is_cognito_key(&core.region, provider) {
         let kid = crate::openid::kid_of(token);
         core.ring_for(|r| kid.as_deref().is_some_and(|k| r.openid_by_kid(k).is_none()))
             .await;
@@ -337,4 +348,41 @@ fn verify_ours(
         amr,
         tags,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_cognito_key;
+
+    #[test]
+    fn the_china_key_names_our_tokens_only_in_its_region() {
+        assert!(is_cognito_key(
+            "us-east-1",
+            "cognito-identity.amazonaws.com"
+        ));
+        assert!(is_cognito_key(
+            "cn-north-1",
+            "cognito-identity.amazonaws.com"
+        ));
+        assert!(is_cognito_key(
+            "cn-north-1",
+            "cognito-identity.cn-north-1.amazonaws.com.cn"
+        ));
+        assert!(is_cognito_key(
+            "cn-northwest-1",
+            "cognito-identity.cn-northwest-1.amazonaws.com.cn"
+        ));
+        assert!(!is_cognito_key(
+            "us-east-1",
+            "cognito-identity.cn-north-1.amazonaws.com.cn"
+        ));
+        assert!(!is_cognito_key(
+            "cn-northwest-1",
+            "cognito-identity.cn-north-1.amazonaws.com.cn"
+        ));
+        assert!(!is_cognito_key(
+            "cn-north-1",
+            "cognito-identity.amazonaws.com.cn"
+        ));
+    }
 }
