@@ -118,6 +118,7 @@ pub async fn get_open_id_token_for_developer_identity(
             user_id: user_id.clone(),
         }),
         developer_strict: input.identity_id.is_some(),
+        target_proven: false,
         new_id: new_identity_id(core),
         now_ms,
     };

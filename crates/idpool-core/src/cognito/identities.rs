@@ -142,6 +142,7 @@ pub async fn get_id(core: &Core, input: GetIdInput) -> Result<Value, CognitoErro
             links: split.links,
             developer: None,
             developer_strict: false,
+            target_proven: false,
             new_id: new_identity_id(core),
             now_ms,
         },
@@ -221,6 +222,7 @@ async fn resolve_subject(
     }
     let verified = logins::verify_logins(core, &pool, logins_in, now_ms).await?;
     let split = split_logins(verified);
+    let proven = split.ours.is_some();
     if let Some((sub, amr, tags)) = split.ours {
         // Our token speaks for exactly one identity: the one the request names.
         if sub != row.id {
@@ -248,6 +250,7 @@ async fn resolve_subject(
             links: split.links,
             developer: None,
             developer_strict: false,
+            target_proven: proven,
             new_id: new_identity_id(core),
             now_ms,
         },

@@ -21,6 +21,9 @@ pub struct LinkRequest {
     /// Developer flow with an explicit identity: a developer user owned by another identity
     /// is an error instead of a merge (DeveloperUserAlreadyRegisteredException).
     pub developer_strict: bool,
+    /// The request already proved it speaks for `target` (it carried our own OpenID token
+    /// for that identity), so an authenticated target need not own one of `links`.
+    pub target_proven: bool,
     /// Id to give a new identity, when one is needed.
     pub new_id: String,
     pub now_ms: i64,
@@ -86,7 +89,7 @@ pub fn reconcile(
     // presented logins; a guest target yields to the identity that owned a login (spec §4.6).
     let survivor: Option<String> = match &target {
         Some(t) if target_authenticated => {
-            if !presented_owners.iter().any(|o| **o == t.id) {
+            if !req.target_proven && !presented_owners.iter().any(|o| **o == t.id) {
                 return Ok(Err(CognitoError::NotAuthorized(LOGINS_DONT_MATCH.into())));
             }
             Some(t.id.clone())

@@ -538,3 +538,82 @@ async fn badly_signed_and_malformed_twitter_logins_are_refused() {
         3
     );
 }
+
+/// A developer identity links a Facebook login from the client: our own token for the
+/// identity proves who is asking, so the new login needs no earlier link (spec §4.4 step 4).
+#[tokio::test]
+async fn our_token_lets_a_developer_identity_link_a_public_login() {
+    let fb = FakeProvider::start();
+    let s = TestServer::start_with_settings(&fb.settings()).await;
+    let pool = s
+        .cognito
+        .create_identity_pool()
+        .identity_pool_name(unique("dev-and-fb"))
+        .allow_unauthenticated_identities(false)
+        .developer_provider_name(crate::fixtures::DEVELOPER)
+        .supported_login_providers(FACEBOOK, FB_APP)
+        .send()
+        .await
+        .expect("CreateIdentityPool")
+        .identity_pool_id;
+    standard_roles(&s, &pool).await;
+    let (id, token) = crate::fixtures::developer_token(&s, &pool, "dev-ann").await;
+
+    // The Facebook login alone does not match the developer identity.
+    let e = expect_err(
+        s.unsigned
+            .get_credentials_for_identity()
+            .identity_id(&id)
+            .logins(FACEBOOK, "fb-ann")
+            .send()
+            .await,
+    );
+    assert_failure(
+        &e,
+        "NotAuthorizedException",
+        "Logins don't match. Please include at least one valid login for this identity or identity pool.",
+        400,
+    );
+
+    // With our token beside it, it is linked to that identity.
+    s.unsigned
+        .get_credentials_for_identity()
+        .identity_id(&id)
+        .logins("cognito-identity.amazonaws.com", &token)
+        .logins(FACEBOOK, "fb-ann")
+        .send()
+        .await
+        .expect("GetCredentialsForIdentity with our token and a new login");
+    assert_eq!(get_id(&s, &pool, FACEBOOK, "fb-ann-2").await, id);
+    let described = s
+        .cognito
+        .describe_identity()
+        .identity_id(&id)
+        .send()
+        .await
+        .expect("DescribeIdentity");
+    assert!(
+        described.logins().iter().any(|l| l == FACEBOOK),
+        "{:?}",
+        described.logins()
+    );
+
+    // A token for another identity proves nothing about this one.
+    let (other, other_token) = crate::fixtures::developer_token(&s, &pool, "dev-bob").await;
+    assert_ne!(other, id);
+    let e = expect_err(
+        s.unsigned
+            .get_credentials_for_identity()
+            .identity_id(&id)
+            .logins("cognito-identity.amazonaws.com", &other_token)
+            .logins(FACEBOOK, "fb-ann")
+            .send()
+            .await,
+    );
+    assert_failure(
+        &e,
+        "NotAuthorizedException",
+        "Logins don't match. Please include at least one valid login for this identity or identity pool.",
+        400,
+    );
+}
