@@ -200,7 +200,9 @@ class Spec:
     assertion_issuer: str = IDP_ENTITY
     status: str = SUCCESS
     audience: str = AWS_SAML
-    recipient: str = AWS_SAML
+    # None leaves the attribute out.
+    recipient: str | None = AWS_SAML
+    destination: str = AWS_SAML
     method: str = BEARER
     not_before: str = NOT_BEFORE
     not_on_or_after: str = NOT_ON_OR_AFTER
@@ -247,7 +249,8 @@ def build_assertion(spec: Spec, parent: etree._Element | None) -> etree._Element
     sc.set("Method", spec.method)
     scd = etree.SubElement(sc, q(SAML, "SubjectConfirmationData"))
     scd.set("NotOnOrAfter", spec.scd_not_on_or_after)
-    scd.set("Recipient", spec.recipient)
+    if spec.recipient is not None:
+        scd.set("Recipient", spec.recipient)
     cond = etree.SubElement(a, q(SAML, "Conditions"))
     cond.set("NotBefore", spec.not_before)
     cond.set("NotOnOrAfter", spec.not_on_or_after)
@@ -279,7 +282,7 @@ def build_response(spec: Spec) -> etree._Element:
     else:
         nsmap = {"samlp": SAMLP}
     r = etree.Element(q(SAMLP, "Response"), nsmap=nsmap)
-    r.set("Destination", AWS_SAML)
+    r.set("Destination", spec.destination)
     r.set("ID", spec.response_id)
     r.set("IssueInstant", ISSUE_INSTANT)
     r.set("Version", "2.0")
@@ -823,6 +826,16 @@ def build_cases(idp: KeyPair, other: KeyPair, attacker: KeyPair) -> list[Case]:
              "SubjectConfirmationData Recipient is https://sp.example.test/acs instead of "
              "https://signin.aws.amazon.com/saml.",
              replace(base, recipient="https://sp.example.test/acs"), both=False)
+    semantic("no-recipient",
+             "SubjectConfirmationData without a Recipient attribute, which the Web Browser SSO "
+             "profile requires of a bearer confirmation (SAML profiles §4.1.4.2); the audience "
+             "is still AWS's.",
+             replace(base, recipient=None), both=False)
+    semantic("wrong-destination",
+             "Signed Response whose Destination is https://sp.example.test/acs, not the AWS "
+             "endpoint it was posted to (SAML bindings §3.5.5.2); the signed Assertion is "
+             "otherwise valid for AWS.",
+             replace(base, destination="https://sp.example.test/acs"))
     semantic("not-bearer",
              "SubjectConfirmation Method is holder-of-key, not bearer.",
              replace(base, method="urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"), both=False)

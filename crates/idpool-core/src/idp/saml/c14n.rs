@@ -11,6 +11,14 @@ use roxmltree::{Node, NodeType};
 
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// Nesting the recursion below may follow: real responses are about ten deep, and thousands of
+/// levels overflow a 2 MiB worker stack, which aborts the process.
+const MAX_DEPTH: usize = 128;
+/// Canonical bytes one subtree may produce. Exclusive c14n repeats a namespace declaration on
+/// every element whose output parent did not make it, so a long URI used by many siblings
+/// multiplies the input a thousandfold; real responses stay far below this.
+const MAX_OUTPUT: usize = 1 << 20;
+
 /// Which canonicalization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Method {
@@ -58,7 +66,7 @@ pub fn canonicalize(
 ) -> Result<Vec<u8>, C14nError> {
     let mut out = Vec::with_capacity(apex.range().len());
     let rendered = BTreeMap::new();
-    element(apex, method, excluded, &rendered, &mut out)?;
+    element(apex, method, excluded, &rendered, 0, &mut out)?;
     Ok(out)
 }
 
@@ -95,26 +103,18 @@ fn attribute_prefix<'i>(
     Ok(qname.split_once(':').map_or("", |(p, _)| p))
 }
 
-/// The namespace URI bound to `prefix` ("" = default) in scope at `node`; "" when the default
-/// namespace is undeclared.
-fn in_scope<'a>(node: Node<'a, '_>, prefix: &str) -> Option<&'a str> {
-    let found = node
-        .namespaces()
-        .find(|ns| ns.name().unwrap_or("") == prefix);
-    match found {
-        Some(ns) => Some(ns.uri()),
-        None if prefix.is_empty() => Some(""),
-        None => None,
-    }
-}
-
-fn element(
-    node: Node<'_, '_>,
-    method: &Method,
+/// `rendered` maps each prefix ("" = default) to the URI the nearest output ancestor declared.
+fn element<'a>(
+    node: Node<'a, 'a>,
+    method: &'a Method,
     excluded: Option<roxmltree::NodeId>,
-    rendered: &BTreeMap<String, String>,
+    rendered: &BTreeMap<&'a str, &'a str>,
+    depth: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), C14nError> {
+    if depth > MAX_DEPTH {
+        return Err(C14nError("elements are nested too deeply"));
+    }
     let prefix = element_prefix(node)?;
     let mut attrs = Vec::new();
     for a in node.attributes() {
@@ -122,48 +122,19 @@ fn element(
         attrs.push((a.namespace().unwrap_or(""), a.name(), p, a.value()));
     }
 
-    // The namespace declarations this element must carry.
-    let mut candidates: Vec<String> = Vec::new();
-    if method.exclusive {
-        candidates.push(prefix.to_string());
-        candidates.extend(
-            attrs
-                .iter()
-                .filter(|(ns, ..)| !ns.is_empty())
-                .map(|(_, _, p, _)| p.to_string()),
-        );
-        candidates.extend(method.inclusive_prefixes.iter().cloned());
+    // Below the apex, inclusive c14n renders only what differs from the output parent, which
+    // rendered all it had in scope: an element that declares nothing renders none. Skipping
+    // those keeps the work per element from growing with the namespaces in scope.
+    let inherits_all = !method.exclusive
+        && depth > 0
+        && node
+            .parent()
+            .is_some_and(|p| p.namespaces().eq(node.namespaces()));
+    let declared = if inherits_all {
+        Vec::new()
     } else {
-        candidates.extend(
-            node.namespaces()
-                .map(|ns| ns.name().unwrap_or("").to_string()),
-        );
-        candidates.push(String::new());
-    }
-    candidates.sort();
-    candidates.dedup();
-
-    let mut declared: Vec<(String, String)> = Vec::new();
-    for p in candidates {
-        if p == "xml" {
-            continue;
-        }
-        let Some(uri) = in_scope(node, &p) else {
-            // A listed inclusive prefix that is not in scope here renders nothing; a used
-            // prefix that is not in scope cannot happen in a namespace-well-formed document.
-            continue;
-        };
-        let current = rendered.get(&p).map(String::as_str);
-        let needed = if p.is_empty() && uri.is_empty() {
-            // `xmlns=""` only undoes a default namespace an output ancestor rendered.
-            current.is_some_and(|c| !c.is_empty())
-        } else {
-            current != Some(uri)
-        };
-        if needed {
-            declared.push((p, uri.to_string()));
-        }
-    }
+        declarations(node, method, prefix, &attrs, rendered)
+    };
 
     let qname = qualified(prefix, node.tag_name().name());
     out.push(b'<');
@@ -188,21 +159,31 @@ fn element(
         out.push(b'"');
     }
     out.push(b'>');
-
-    let mut inner = rendered.clone();
-    for (p, uri) in declared {
-        inner.insert(p, uri);
+    // Text can only grow a few times over the input; declarations are what multiply.
+    if out.len() > MAX_OUTPUT {
+        return Err(C14nError("the canonical form is too large"));
     }
+
+    // Most elements declare nothing, and then their children see what they saw.
+    let extended;
+    let inner = if declared.is_empty() {
+        rendered
+    } else {
+        let mut map = rendered.clone();
+        map.extend(declared);
+        extended = map;
+        &extended
+    };
     for child in node.children() {
         if Some(child.id()) == excluded {
             continue;
         }
         match child.node_type() {
-            NodeType::Element => element(child, method, excluded, &inner, out)?,
+            NodeType::Element => element(child, method, excluded, inner, depth + 1, out)?,
             NodeType::Text => escape_text(child.text().unwrap_or_default(), out),
             NodeType::Comment if method.with_comments => {
                 out.extend_from_slice(b"<!--");
-                out.extend_from_slice(child.text().unwrap_or_default().as_bytes());
+                normalise_line_ends(child.text().unwrap_or_default(), out);
                 out.extend_from_slice(b"-->");
             }
             NodeType::PI => {
@@ -211,7 +192,7 @@ fn element(
                     out.extend_from_slice(pi.target.as_bytes());
                     if let Some(v) = pi.value.filter(|v| !v.is_empty()) {
                         out.push(b' ');
-                        out.extend_from_slice(v.as_bytes());
+                        normalise_line_ends(v, out);
                     }
                     out.extend_from_slice(b"?>");
                 }
@@ -225,12 +206,85 @@ fn element(
     Ok(())
 }
 
+/// The namespace declarations `node` carries in canonical form, sorted by prefix.
+fn declarations<'a>(
+    node: Node<'a, 'a>,
+    method: &'a Method,
+    prefix: &'a str,
+    attrs: &[(&'a str, &'a str, &'a str, &'a str)],
+    rendered: &BTreeMap<&'a str, &'a str>,
+) -> Vec<(&'a str, &'a str)> {
+    // The namespaces in scope by prefix, one each, sorted for lookups.
+    let mut scope: Vec<(&str, &str)> = node
+        .namespaces()
+        .map(|ns| (ns.name().unwrap_or(""), ns.uri()))
+        .collect();
+    scope.sort_unstable();
+
+    let mut candidates: Vec<&str> = Vec::new();
+    if method.exclusive {
+        candidates.push(prefix);
+        candidates.extend(
+            attrs
+                .iter()
+                .filter(|(ns, ..)| !ns.is_empty())
+                .map(|(_, _, p, _)| *p),
+        );
+        candidates.extend(method.inclusive_prefixes.iter().map(String::as_str));
+    } else {
+        candidates.extend(scope.iter().map(|(p, _)| *p));
+        candidates.push("");
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+
+    let mut declared = Vec::new();
+    for p in candidates {
+        if p == "xml" {
+            continue;
+        }
+        let uri = match scope.binary_search_by(|(q, _)| q.cmp(&p)) {
+            Ok(i) => scope[i].1,
+            // The default namespace is "" where none is declared.
+            Err(_) if p.is_empty() => "",
+            // A listed inclusive prefix that is not in scope here renders nothing; a used
+            // prefix that is not in scope cannot happen in a namespace-well-formed document.
+            Err(_) => continue,
+        };
+        let current = rendered.get(p).copied();
+        let needed = if p.is_empty() && uri.is_empty() {
+            // `xmlns=""` only undoes a default namespace an output ancestor rendered.
+            current.is_some_and(|c| !c.is_empty())
+        } else {
+            current != Some(uri)
+        };
+        if needed {
+            declared.push((p, uri));
+        }
+    }
+    declared
+}
+
 fn qualified(prefix: &str, local: &str) -> String {
     if prefix.is_empty() {
         local.to_string()
     } else {
         format!("{prefix}:{local}")
     }
+}
+
+/// Comment and PI text with CR LF and lone CR as LF: an XML parser does that to the whole
+/// document (XML 1.0 §2.11), and c14n writes these nodes unescaped, but roxmltree only does it
+/// for text and attribute values.
+fn normalise_line_ends(text: &str, out: &mut Vec<u8>) {
+    let mut rest = text;
+    while let Some(at) = rest.find('\r') {
+        out.extend_from_slice(&rest.as_bytes()[..at]);
+        out.push(b'\n');
+        rest = &rest[at + 1..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+    }
+    out.extend_from_slice(rest.as_bytes());
 }
 
 fn escape_text(text: &str, out: &mut Vec<u8>) {

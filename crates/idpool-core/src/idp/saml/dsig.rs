@@ -76,6 +76,14 @@ fn method_of(node: Node<'_, '_>) -> Result<Method, DsigError> {
             .split_ascii_whitespace()
             .map(|p| if p == "#default" { "" } else { p }.to_string())
             .collect();
+        // Every element of the canonicalized subtree considers each listed prefix, and the
+        // list is read before any key is checked: one no longer than the prefixes a response
+        // may declare is all a signer can need.
+        method.inclusive_prefixes.sort_unstable();
+        method.inclusive_prefixes.dedup();
+        if method.inclusive_prefixes.len() > super::MAX_PREFIXES {
+            return Err(DsigError("too many inclusive namespace prefixes"));
+        }
     }
     Ok(method)
 }
@@ -133,7 +141,10 @@ pub fn verify_enveloped(
             if algorithm(t)? == ENVELOPED {
                 enveloped = true;
             } else {
-                content_method = method_of(t).map_err(|_| DsigError("unsupported transform"))?;
+                content_method = method_of(t).map_err(|e| match e.0 {
+                    "unsupported canonicalization" => DsigError("unsupported transform"),
+                    _ => e,
+                })?;
             }
         }
     }

@@ -5,7 +5,9 @@
 // - exactly one Assertion in the whole document, no EncryptedAssertion, every `ID` unique;
 // - the signature must be a direct child of the element it signs and reference that element's
 //   ID, and everything read comes from that same signed element (signature wrapping);
-// - text is read whole across comments (comment injection).
+// - text is read whole across comments (comment injection);
+// - work done before any key is checked is bounded: input size, namespace prefixes, nodes,
+//   nesting and canonical size (one request must not cost seconds, memory or the process).
 
 pub mod c14n;
 pub mod dsig;
@@ -31,6 +33,13 @@ pub const ROLE_ATTRIBUTE: &str = "https://aws.amazon.com/SAML/Attributes/Role";
 
 /// Elements a response may hold; real ones have a few dozen.
 const MAX_NODES: u32 = 4_000;
+/// Distinct namespace prefixes a response may declare; real ones use under a dozen. Parsing
+/// and inclusive canonicalization do work per element that grows with the square of the
+/// namespaces in scope, so without a bound one 35 kB response cost seconds of CPU.
+const MAX_PREFIXES: usize = 64;
+/// The longest base64 `SAMLResponse`: AWS's limit on a `Logins` value, which the bounds
+/// above assume.
+const MAX_ENCODED_LEN: usize = 50_000;
 
 /// The audiences and recipients AWS's SAML endpoint answers to, for a region.
 pub fn aws_endpoints(region: &str) -> Vec<String> {
@@ -143,6 +152,9 @@ pub fn verify_response(
     now_ms: i64,
     leeway_s: i64,
 ) -> Result<VerifiedAssertion, SamlError> {
+    if encoded.len() > MAX_ENCODED_LEN {
+        return Err(SamlError::Invalid("the response is too long"));
+    }
     let compact: String = encoded
         .chars()
         .filter(|c| !c.is_ascii_whitespace())
@@ -157,6 +169,9 @@ pub fn verify_response(
             "document type declarations are not accepted",
         ));
     }
+    if too_many_prefixes(&text) {
+        return Err(SamlError::Invalid("too many namespace prefixes"));
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_NODES,
@@ -165,6 +180,25 @@ pub fn verify_response(
     let doc = Document::parse_with_options(&text, options)
         .map_err(|_| SamlError::Invalid("not well-formed XML"))?;
     read_response(&doc, provider, endpoints, now_ms, leeway_s)
+}
+
+/// Whether the text declares more than `MAX_PREFIXES` distinct prefixes. Counted on the text
+/// so the parser never sees such a document: a declaration is always the literal `xmlns:`
+/// followed by the prefix (no DTD, so no entities), and text that only mentions `xmlns:`
+/// can only over-count.
+fn too_many_prefixes(text: &str) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    for (at, marker) in text.match_indices("xmlns:") {
+        let rest = &text[at + marker.len()..];
+        let end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        seen.insert(&rest[..end]);
+        if seen.len() > MAX_PREFIXES {
+            return true;
+        }
+    }
+    false
 }
 
 fn read_response(
@@ -252,6 +286,15 @@ fn read_response(
     if !status_ok {
         return Err(SamlError::Rejected("the response status is not Success"));
     }
+    // A signed response must name where it was posted (SAML bindings §3.5.5.2); an unsigned
+    // one may say anything, so its Destination too is trusted only to refuse.
+    if let Some(destination) = response.attribute("Destination")
+        && !endpoints.iter().any(|e| e == destination)
+    {
+        return Err(SamlError::Rejected(
+            "the response is addressed to another destination",
+        ));
+    }
 
     read_assertion(assertion, provider, endpoints, now_ms, leeway_s)
 }
@@ -298,8 +341,11 @@ fn read_assertion(
         {
             continue;
         }
-        if let Some(recipient) = data.attribute("Recipient")
-            && !endpoints.iter().any(|e| e == recipient)
+        // The Web Browser SSO profile requires a bearer confirmation to name its recipient
+        // (SAML profiles §4.1.4.2), as it requires NotOnOrAfter.
+        if !data
+            .attribute("Recipient")
+            .is_some_and(|r| endpoints.iter().any(|e| e == r))
         {
             continue;
         }

@@ -299,3 +299,161 @@ mod mutations {
         }
     }
 }
+
+/// `assertion-signed.xml` with `root_attrs` added to the Response start tag, `extra` inserted
+/// just before the Assertion's end tag and `edits` applied, so the digest no longer matches:
+/// refusing such a document must cost little, whatever its shape.
+fn attacked(root_attrs: &str, extra: &str, edits: &[(&str, &str)]) -> Vec<u8> {
+    let mut xml = std::fs::read_to_string(fixtures().join("assertion-signed.xml")).unwrap();
+    xml = xml.replacen(
+        "<samlp:Response ",
+        &format!("<samlp:Response {root_attrs} "),
+        1,
+    );
+    xml = xml.replacen("</saml:Assertion>", &format!("{extra}</saml:Assertion>"), 1);
+    for (from, to) in edits {
+        assert!(xml.contains(from), "{from}");
+        xml = xml.replacen(from, to, 1);
+    }
+    let encoded = encode(xml.as_bytes());
+    assert!(
+        encoded.len() <= 50_000,
+        "{} is over the Logins limit",
+        encoded.len()
+    );
+    xml.into_bytes()
+}
+
+/// Verifies on a thread with tokio's default worker stack (2 MiB), where requests run.
+// These attacks once cost seconds of CPU or the whole process; rather than time them, each
+// test pins the cheap check that now refuses them before the costly work starts.
+fn verify_on_worker_stack(xml: Vec<u8>) -> Result<VerifiedAssertion, SamlError> {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || verify(&xml, &provider_from("metadata.xml")))
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+const EXC_TRANSFORM: &str =
+    r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#;
+
+#[test]
+fn a_response_longer_than_a_logins_value_is_refused_before_decoding() {
+    let provider = provider_from("metadata.xml");
+    let long = "A".repeat(50_004);
+    let err = verify_response(&long, &provider, &aws_endpoints("us-east-1"), NOW_MS, 60);
+    assert_eq!(err.unwrap_err().reason(), "the response is too long");
+}
+
+#[test]
+fn deep_nesting_is_refused_without_exhausting_the_stack() {
+    // Within the node limit, but deep enough to overflow a worker's stack if canonicalization
+    // recurses once per level: that aborts the whole server, not just the request.
+    let depth = 3_800;
+    let nested = format!("{}{}", "<x>".repeat(depth), "</x>".repeat(depth));
+    let r = verify_on_worker_stack(attacked("", &nested, &[]));
+    assert_eq!(r.unwrap_err().reason(), "elements are nested too deeply");
+}
+
+#[test]
+fn many_namespaces_in_scope_cost_little_to_refuse() {
+    // Inclusive canonicalization (the signer's choice, read before any key is checked) renders
+    // every namespace in scope; with hundreds on the root and thousands of elements, work that
+    // grows with their product took seconds per request.
+    let decls: String = (0..600).map(|i| format!(r#"xmlns:n{i}="u" "#)).collect();
+    let inclusive =
+        r#"<ds:Transform Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>"#;
+    let xml = attacked(&decls, &"<x/>".repeat(3_000), &[(EXC_TRANSFORM, inclusive)]);
+    let r = verify_on_worker_stack(xml);
+    assert_eq!(r.unwrap_err().reason(), "too many namespace prefixes");
+}
+
+#[test]
+fn many_namespace_redeclarations_cost_little_to_refuse() {
+    // The parser resolves each element that declares a namespace against all it inherits.
+    let decls: String = (0..1_500)
+        .map(|i| format!(r#"xmlns:n{i:x}="u" "#))
+        .collect();
+    let xml = attacked(&decls, &r#"<x xmlns:y="v"/>"#.repeat(650), &[]);
+    let r = verify_on_worker_stack(xml);
+    assert_eq!(r.unwrap_err().reason(), "too many namespace prefixes");
+}
+
+#[test]
+fn a_long_inclusive_prefix_list_costs_little_to_refuse() {
+    let prefixes: Vec<String> = (0..4_000u32)
+        .map(|i| format!("{:x}", i.wrapping_mul(2_654_435_761) >> 20))
+        .collect();
+    let with_list = format!(
+        r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="{}"/></ds:Transform>"#,
+        prefixes.join(" ")
+    );
+    let xml = attacked("", &"<x/>".repeat(3_000), &[(EXC_TRANSFORM, &with_list)]);
+    let r = verify_on_worker_stack(xml);
+    assert_eq!(
+        r.unwrap_err().reason(),
+        "too many inclusive namespace prefixes"
+    );
+}
+
+#[test]
+fn exclusive_canonical_form_cannot_be_blown_up() {
+    // Exclusive c14n declares a visibly used namespace again on every element whose output
+    // parent did not: one long URI used by thousands of siblings made ~45 MB from 35 kB.
+    let uri = "u".repeat(15_000);
+    let xml = attacked(&format!(r#"xmlns:p="{uri}""#), &"<p:a/>".repeat(3_000), &[]);
+    let doc = roxmltree::Document::parse(std::str::from_utf8(&xml).unwrap()).unwrap();
+    let assertion = doc
+        .descendants()
+        .find(|n| is_saml(*n, ASSERTION_NS, "Assertion"))
+        .unwrap();
+    let exc = c14n::Method::from_uri(c14n::Method::EXC).unwrap();
+    if let Ok(out) = c14n::canonicalize(assertion, &exc, None) {
+        assert!(out.len() <= 1 << 20, "{} bytes", out.len());
+    }
+    assert!(verify(&xml, &provider_from("metadata.xml")).is_err());
+}
+
+#[test]
+fn line_ends_in_comments_and_processing_instructions_are_normalised() {
+    // XML parsers turn CR LF and lone CR into LF everywhere (XML 1.0 §2.11), so a signer's
+    // canonical form has LF there; the parser used here leaves comments and PIs as written.
+    let doc = roxmltree::Document::parse("<r><a><?pi x\r\ny\rz?><!--c\r\nd\re--></a></r>").unwrap();
+    let a = doc.root_element().first_element_child().unwrap();
+    let mut method = c14n::Method::from_uri(c14n::Method::EXC_COMMENTS).unwrap();
+    // Expected bytes: lxml's exclusive c14n with comments of the same text.
+    let want = "<a><?pi x\ny\nz?><!--c\nd\ne--></a>";
+    assert_eq!(
+        String::from_utf8(c14n::canonicalize(a, &method, None).unwrap()).unwrap(),
+        want
+    );
+    method.exclusive = false;
+    assert_eq!(
+        String::from_utf8(c14n::canonicalize(a, &method, None).unwrap()).unwrap(),
+        want
+    );
+}
+
+#[test]
+fn namespaces_below_the_apex_render_as_libxml2_does() {
+    // Redeclared, added, undeclared and repeated namespaces under an apex that inherits two.
+    // Expected: libxml2's (lxml's) exclusive form of the subtree, and its inclusive form of
+    // the subtree as a document of its own with the inherited declarations on `s`.
+    let xml = r#"<r xmlns:a="urn:a" xmlns="urn:d"><s><t xmlns:a="urn:a2"><u a:k="1"/></t><v xmlns:b="urn:b"><w xmlns=""><y/></w></v><x xmlns:a="urn:a"/></s></r>"#;
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let s = doc.root_element().first_element_child().unwrap();
+    let form = |uri| {
+        let method = c14n::Method::from_uri(uri).unwrap();
+        String::from_utf8(c14n::canonicalize(s, &method, None).unwrap()).unwrap()
+    };
+    assert_eq!(
+        form(c14n::Method::INC),
+        r#"<s xmlns="urn:d" xmlns:a="urn:a"><t xmlns:a="urn:a2"><u a:k="1"></u></t><v xmlns:b="urn:b"><w xmlns=""><y></y></w></v><x></x></s>"#
+    );
+    assert_eq!(
+        form(c14n::Method::EXC),
+        r#"<s xmlns="urn:d"><t><u xmlns:a="urn:a2" a:k="1"></u></t><v><w xmlns=""><y></y></w></v><x></x></s>"#
+    );
+}
