@@ -215,7 +215,12 @@ fn mapped_role(
                     Err(forbidden_role(custom))
                 };
             }
-            if let Some(preferred) = claims.get("cognito:preferred_role").and_then(Value::as_str) {
+            // A user pool's preferred role; a SAML assertion has none, whatever its attributes
+            // are called, so its roles come only from the Role attribute.
+            if login.assertion_roles.is_none()
+                && let Some(preferred) =
+                    claims.get("cognito:preferred_role").and_then(Value::as_str)
+            {
                 return Ok(preferred.to_string());
             }
             match roles.as_slice() {
@@ -620,5 +625,55 @@ mod tests {
         ));
         pool.config.roles = Some([("authenticated".to_string(), a.to_string())].into());
         assert_eq!(choose_role(&pool, &subject(&[]), None).unwrap(), a);
+    }
+
+    #[test]
+    fn a_token_mapping_for_saml_ignores_a_preferred_role_attribute() {
+        let saml = "arn:aws:iam::000000000000:saml-provider/x";
+        let (a, b) = (
+            "arn:aws:iam::000000000000:role/a",
+            "arn:aws:iam::000000000000:role/b",
+        );
+        let mut pool = Pool {
+            id: "us-east-1:p".into(),
+            name: "p".into(),
+            version: 1,
+            created_ms: 0,
+            config: Default::default(),
+        };
+        pool.config.role_mappings = Some(
+            [(
+                saml.to_string(),
+                RoleMapping {
+                    kind: "Token".into(),
+                    ambiguous_role_resolution: Some("Deny".into()),
+                    rules_configuration: None,
+                },
+            )]
+            .into(),
+        );
+        let subject = Subject {
+            identity_id: "us-east-1:i".into(),
+            authenticated: true,
+            amr: vec![],
+            tags: BTreeMap::new(),
+            logins: vec![LoginClaims {
+                mapping_key: saml.into(),
+                tag_provider: saml.into(),
+                client_id: "https://signin.aws.amazon.com/saml".into(),
+                claims: json!({"cognito:preferred_role": b})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                assertion_roles: Some(vec![a.to_string()]),
+            }],
+        };
+        assert_eq!(choose_role(&pool, &subject, None).unwrap(), a);
+        assert_eq!(
+            choose_role(&pool, &subject, Some(b))
+                .unwrap_err()
+                .to_string(),
+            format!("Access to Role '{b}' is forbidden.")
+        );
     }
 }

@@ -245,10 +245,9 @@ async fn verify_saml(
         };
         claims.insert(name.clone(), value);
     }
-    // Default principal tags and rules on `sub` read the NameID, as for token providers.
-    claims
-        .entry("sub")
-        .or_insert_with(|| Value::String(assertion.subject.clone()));
+    // Default principal tags and rules on `sub` read the NameID, as for token providers; an
+    // attribute that happens to be called `sub` does not replace the subject.
+    claims.insert("sub".into(), Value::String(assertion.subject.clone()));
     Ok(VerifiedLogin::External {
         link: LoginLink {
             provider: arn.to_string(),
