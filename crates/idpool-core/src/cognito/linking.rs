@@ -148,8 +148,10 @@ pub fn reconcile(
         ))));
     }
     let total = by_provider.values().map(BTreeSet::len).sum::<usize>() + developer_users.len();
+    // ResourceConflictException, as MergeDeveloperIdentities answers for the same cap: it is
+    // an error every linking operation's model declares, so every SDK recognises it.
     if total > MAX_LINKED_LOGINS {
-        return Ok(Err(CognitoError::LimitExceeded(format!(
+        return Ok(Err(CognitoError::ResourceConflict(format!(
             "An identity can be linked to at most {MAX_LINKED_LOGINS} logins."
         ))));
     }
