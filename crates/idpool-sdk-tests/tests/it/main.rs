@@ -13,6 +13,7 @@ mod iam_providers;
 mod iam_roles;
 mod identities;
 mod instances;
+mod linking;
 mod pools;
 mod principal_tags;
 mod roles_mappings;

@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 use crate::fixtures::{check_credentials, jwt, now_s, standard_roles};
 use crate::helpers::{TestServer, assert_code, assert_failure, expect_err, unique};
 
-const FACEBOOK: &str = "graph.facebook.com";
-const AMAZON: &str = "www.amazon.com";
-const FB_APP: &str = "1234567890";
-const AMAZON_CLIENT: &str = "amzn1.application-oa2-client.test";
+pub(crate) const FACEBOOK: &str = "graph.facebook.com";
+pub(crate) const AMAZON: &str = "www.amazon.com";
+pub(crate) const FB_APP: &str = "1234567890";
+pub(crate) const AMAZON_CLIENT: &str = "amzn1.application-oa2-client.test";
 
 /// The stand-in Graph API and Amazon token API: answers by path and token, counts requests.
-struct FakeProvider {
+pub(crate) struct FakeProvider {
     base: String,
     requests: Arc<AtomicUsize>,
 }
@@ -24,6 +24,13 @@ fn answer(path: &str, token: &str) -> (u16, String) {
     match (path, token) {
         ("/app", "fb-ann" | "fb-ann-2") => (200, format!(r#"{{"id":"{FB_APP}","name":"Demo"}}"#)),
         ("/me", "fb-ann" | "fb-ann-2") => (200, r#"{"id":"10150000001","name":"Ann"}"#.into()),
+        // Two more users, for the linking tests (linking.rs).
+        ("/app", "fb-carl") => (200, format!(r#"{{"id":"{FB_APP}","name":"Demo"}}"#)),
+        ("/me", "fb-carl") => (200, r#"{"id":"10150000003","name":"Carl"}"#.into()),
+        ("/auth/o2/tokeninfo", "amzn-dan") => (
+            200,
+            format!(r#"{{"aud":"{AMAZON_CLIENT}","user_id":"amzn1.account.DAN","exp":3600}}"#),
+        ),
         ("/app", "fb-other-app") => (200, r#"{"id":"999"}"#.into()),
         ("/app", "fb-crash") => (500, r#"{"error":"oops"}"#.into()),
         ("/auth/o2/tokeninfo", "amzn-bob") => (
@@ -35,7 +42,7 @@ fn answer(path: &str, token: &str) -> (u16, String) {
 }
 
 impl FakeProvider {
-    fn start() -> FakeProvider {
+    pub(crate) fn start() -> FakeProvider {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let requests = Arc::new(AtomicUsize::new(0));
@@ -71,7 +78,7 @@ impl FakeProvider {
         FakeProvider { base, requests }
     }
 
-    fn settings(&self) -> String {
+    pub(crate) fn settings(&self) -> String {
         format!(
             "[[idp_override]]\nprovider = \"{FACEBOOK}\"\nintrospection_url = \"{}\"\n\n\
              [[idp_override]]\nprovider = \"{AMAZON}\"\nintrospection_url = \"{}/\"\n",
