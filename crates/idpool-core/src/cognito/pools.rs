@@ -13,6 +13,8 @@ use crate::Core;
 
 /// Tags per pool (spec §4.14).
 const MAX_TAGS: usize = 50;
+/// User-pool providers a pool may list: AWS's default quota (spec §3.4).
+const MAX_USER_POOL_PROVIDERS: usize = 50;
 /// Rules per role-mapping provider (spec §6).
 const MAX_RULES: usize = 25;
 /// How often a read-modify-write is retried when another writer got there first.
@@ -409,6 +411,15 @@ fn config_from_input(
             "Invalid Cognito Identity Provider".into(),
         ));
     }
+    if input
+        .cognito_identity_providers
+        .as_ref()
+        .is_some_and(|l| l.len() > MAX_USER_POOL_PROVIDERS)
+    {
+        return Err(CognitoError::LimitExceeded(format!(
+            "An identity pool may list at most {MAX_USER_POOL_PROVIDERS} Cognito user pool providers."
+        )));
+    }
     let tags = input.identity_pool_tags.clone().unwrap_or_default();
     check_tags(&tags)?;
     if tags.len() > MAX_TAGS {
@@ -443,8 +454,41 @@ fn config_from_input(
     })
 }
 
-/// Tag keys may not use the reserved `aws:` prefix (spec §4.14).
+/// Whether a character may appear in a tag key or value: letters, numbers, space separators
+/// and `_ . : / = + - @`, the set AWS's tagging rules allow (spec §4.14).
+fn tag_char(c: char) -> bool {
+    c.is_alphabetic()
+        || c.is_numeric()
+        || matches!(
+            c,
+            ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+                ..='\u{200a}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+                    | '\u{202f}'
+                    | '\u{205f}'
+                    | '\u{3000}'
+                    | '_'
+                    | '.'
+                    | ':'
+                    | '/'
+                    | '='
+                    | '+'
+                    | '-'
+                    | '@'
+        )
+}
+
+/// Tag keys may not use the reserved `aws:` prefix, and keys and values use only the
+/// characters AWS's tagging rules allow (spec §4.14).
 fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), CognitoError> {
+    for (k, v) in tags {
+        if !k.chars().all(tag_char) || !v.chars().all(tag_char) {
+            return Err(CognitoError::InvalidParameter(format!(
+                "Tag key '{k}' or its value uses a character outside letters, numbers, spaces and _ . : / = + - @."
+            )));
+        }
+    }
     if let Some(k) = tags
         .keys()
         .find(|k| k.to_ascii_lowercase().starts_with("aws:"))

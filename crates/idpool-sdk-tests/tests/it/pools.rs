@@ -578,3 +578,46 @@ async fn user_pool_providers_need_a_provider_name() {
         "the refused update changed nothing"
     );
 }
+
+#[tokio::test]
+async fn more_than_fifty_user_pool_providers_exceed_the_quota() {
+    let s = TestServer::start().await;
+    let create = |n: usize| {
+        let mut call = s
+            .cognito
+            .create_identity_pool()
+            .identity_pool_name(unique("many user pools"))
+            .allow_unauthenticated_identities(false);
+        for i in 0..n {
+            call = call.cognito_identity_providers(user_pool_provider(&format!("client{i}"), None));
+        }
+        call.send()
+    };
+    let id = create(50)
+        .await
+        .expect("50 providers, the quota")
+        .identity_pool_id;
+    let err = expect_err(create(51).await);
+    assert_code(&err, "LimitExceededException", 400);
+    assert!(err.into_service_error().is_limit_exceeded_exception());
+    // Update is held to the same quota and leaves the pool as it was.
+    let mut update = s
+        .cognito
+        .update_identity_pool()
+        .identity_pool_id(&id)
+        .identity_pool_name(unique("many user pools"))
+        .allow_unauthenticated_identities(false);
+    for i in 0..51 {
+        update = update.cognito_identity_providers(user_pool_provider(&format!("client{i}"), None));
+    }
+    let err = expect_err(update.send().await);
+    assert_code(&err, "LimitExceededException", 400);
+    let described = s
+        .cognito
+        .describe_identity_pool()
+        .identity_pool_id(&id)
+        .send()
+        .await
+        .expect("DescribeIdentityPool");
+    assert_eq!(described.cognito_identity_providers().len(), 50);
+}

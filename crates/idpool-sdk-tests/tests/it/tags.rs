@@ -228,3 +228,39 @@ async fn reserved_prefixes_and_too_many_tags_are_refused() {
     assert_eq!(tags.get("team").map(String::as_str), Some("other"));
     assert!(!tags.contains_key("aws:owner") && !tags.contains_key("one-more"));
 }
+
+#[tokio::test]
+async fn tags_with_characters_aws_does_not_allow_are_refused() {
+    let s = TestServer::start().await;
+    let id = tagged_pool(&s).await;
+    let arn = pool_arn(&id);
+    for (k, v) in [("a#b", "v"), ("ok", "semi;colon"), ("tab\tkey", "v")] {
+        let err = expect_err(
+            s.cognito
+                .tag_resource()
+                .resource_arn(&arn)
+                .tags(k, v)
+                .send()
+                .await,
+        );
+        assert_code(&err, "InvalidParameterException", 400);
+    }
+    // Letters of any script, numbers, spaces and the listed punctuation are fine.
+    s.cognito
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("Équipe 2/ops:main", "a+b=c-d_e.f@g")
+        .send()
+        .await
+        .expect("allowed characters");
+    let err = expect_err(
+        s.cognito
+            .create_identity_pool()
+            .identity_pool_name(unique("badtag"))
+            .allow_unauthenticated_identities(false)
+            .identity_pool_tags("owner", "x|y")
+            .send()
+            .await,
+    );
+    assert_code(&err, "InvalidParameterException", 400);
+}
