@@ -222,7 +222,12 @@ async fn resolve_subject(
     }
     let verified = logins::verify_logins(core, &pool, logins_in, now_ms).await?;
     let split = split_logins(verified);
-    let proven = split.ours.is_some();
+    // Only a token minted for a signed-in caller proves the identity: a guest token may
+    // outlive the guest, and its holder must not attach logins once the owner signed in.
+    let proven = split
+        .ours
+        .as_ref()
+        .is_some_and(|(_, amr, _)| amr.first().is_some_and(|a| a == "authenticated"));
     if let Some((sub, amr, tags)) = split.ours {
         // Our token speaks for exactly one identity: the one the request names.
         if sub != row.id {

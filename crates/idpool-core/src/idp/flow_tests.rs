@@ -532,3 +532,70 @@ async fn server_side_token_check_refuses_a_user_the_pool_has_deleted() {
         "Invalid login token. The user no longer exists or is disabled in the user pool."
     );
 }
+
+/// Our token proves the identity only when it was minted for a signed-in caller: a guest
+/// token, still live after the identity's owner signed in, must not let its holder attach
+/// their own login to that identity.
+#[tokio::test]
+async fn a_guest_token_does_not_prove_an_identity_that_has_since_signed_in() {
+    let w = world_with(
+        json!({"IdentityPoolName": "Guests", "AllowUnauthenticatedIdentities": true,
+        "DeveloperProviderName": "login.dev",
+        "CognitoIdentityProviders": [{"ProviderName": POOL_NAME, "ClientId": CLIENT}]}),
+    )
+    .await;
+    w.set_roles(json!({})).await;
+    let guest = call(
+        &w.core,
+        CognitoOp::GetId,
+        json!({"IdentityPoolId": w.pool_id}),
+    )
+    .await
+    .unwrap();
+    let id = guest["IdentityId"].as_str().unwrap().to_string();
+    let out = call(
+        &w.core,
+        CognitoOp::GetOpenIdToken,
+        json!({"IdentityId": id}),
+    )
+    .await
+    .unwrap();
+    let guest_token = out["Token"].as_str().unwrap().to_string();
+
+    // The owner signs in through the developer provider: the identity is now authenticated.
+    let out = call(
+        &w.core,
+        CognitoOp::GetOpenIdTokenForDeveloperIdentity,
+        json!({"IdentityPoolId": w.pool_id, "IdentityId": id, "Logins": {"login.dev": "owner"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["IdentityId"], id.as_str());
+    let owner_token = out["Token"].as_str().unwrap().to_string();
+
+    let attach = |ours: String, login: &str| {
+        let token = w.token(&id_claims(login));
+        call(
+            &w.core,
+            CognitoOp::GetCredentialsForIdentity,
+            json!({"IdentityId": id,
+                "Logins": {crate::cognito::logins::COGNITO_PROVIDER: ours, POOL_NAME: token}}),
+        )
+    };
+    assert_eq!(
+        not_authorized(attach(guest_token, "mallory").await),
+        crate::cognito::logins::LOGINS_DONT_MATCH
+    );
+    let row = w.core.store.get_identity(&id).await.unwrap().unwrap();
+    assert!(
+        row.logins.is_empty(),
+        "nothing was linked: {:?}",
+        row.logins
+    );
+
+    // The owner's own (authenticated) token does prove it.
+    attach(owner_token, "owner-social").await.unwrap();
+    let row = w.core.store.get_identity(&id).await.unwrap().unwrap();
+    assert_eq!(row.logins.len(), 1);
+    assert_eq!(row.logins[0].subject, "owner-social");
+}
