@@ -133,11 +133,18 @@ impl UserPoolVerifier {
         };
         let doc = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
-            // A user the pool has disabled is as unwelcome as one it has deleted.
-            return match doc.get("Enabled") {
-                Some(Value::Bool(false)) => Err(TokenError::NotAuthorized(USER_GONE.into())),
-                _ if doc.is_object() => Ok(()),
-                _ => Err(self.unavailable("the answer is not a JSON object")),
+            if !doc.is_object() {
+                return Err(self.unavailable("the answer is not a JSON object"));
+            }
+            // A user the pool has disabled is as unwelcome as one it has deleted, and so is a
+            // newer user who took a deleted one's name: the token's `sub` is not theirs.
+            let disabled = doc.get("Enabled") == Some(&Value::Bool(false));
+            let other_user = user_attribute(&doc, "sub")
+                .is_some_and(|sub| claims.get("sub").and_then(Value::as_str) != Some(sub));
+            return if disabled || other_user {
+                Err(TokenError::NotAuthorized(USER_GONE.into()))
+            } else {
+                Ok(())
             };
         }
         let kind = error_type(&doc);
@@ -147,6 +154,16 @@ impl UserPoolVerifier {
         // Anything else (our credentials refused, throttling, an outage) is not the user's doing.
         Err(self.unavailable(&format!("HTTP status {status} {kind}")))
     }
+}
+
+/// The value of one of AdminGetUser's `UserAttributes`.
+fn user_attribute<'a>(doc: &'a Value, name: &str) -> Option<&'a str> {
+    doc.get("UserAttributes")?
+        .as_array()?
+        .iter()
+        .find(|a| a.get("Name").and_then(Value::as_str) == Some(name))?
+        .get("Value")?
+        .as_str()
 }
 
 /// The short error name of an awsJson error body: `__type` (or `code`) without any

@@ -1134,6 +1134,34 @@ async fn deleted_and_disabled_users_are_refused() {
     );
 }
 
+/// User pools let a deleted user's name be taken again: the newcomer is another user (another
+/// `sub`), and the deleted user's still-live token must not pass as theirs.
+#[tokio::test]
+async fn a_recreated_username_does_not_revive_the_deleted_users_token() {
+    let s = check_setup(Some(super::aws_sign::tests::creds(None)));
+    let answer_with_sub = |sub: &'static str| {
+        move |_: &Request| {
+            Ok(Answer {
+                status: 200,
+                body: json!({"Username": "alice", "Enabled": true, "UserStatus": "CONFIRMED",
+                    "UserAttributes": [{"Name": "email", "Value": "a@example.com"},
+                                       {"Name": "sub", "Value": sub}]})
+                .to_string()
+                .into_bytes(),
+            })
+        }
+    };
+    s.fetcher.respond(answer_with_sub("alice-again"));
+    assert_eq!(
+        s.check("alice", &[CLIENT]).await,
+        Err(TokenError::NotAuthorized(
+            super::cognito_user_pool::USER_GONE.into()
+        ))
+    );
+    s.fetcher.respond(answer_with_sub("alice"));
+    assert!(s.check("alice", &[CLIENT]).await.is_ok());
+}
+
 #[tokio::test]
 async fn an_unreachable_or_refusing_user_pool_is_an_external_failure() {
     let down = Err(TokenError::External(
