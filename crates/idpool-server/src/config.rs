@@ -38,7 +38,7 @@ pub struct ServeArgs {
 }
 
 /// The optional settings file. Unknown keys are refused so typos do not pass silently.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSettings {
     pub listen: Option<SocketAddr>,
@@ -67,6 +67,45 @@ pub struct FileSettings {
     pub idp_override: Vec<IdpOverrideFile>,
     #[serde(flatten)]
     pub declarations: Declarations,
+}
+
+/// Written out so the secrets the file may hold (and a password in the store URL) never print.
+impl std::fmt::Debug for FileSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "**redacted**");
+        f.debug_struct("FileSettings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("store_url", &self.store_url.as_deref().map(redact_url))
+            .field("region", &self.region)
+            .field("account_id", &self.account_id)
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("root_access_key_id", &self.root_access_key_id)
+            .field(
+                "root_secret_access_key",
+                &hidden(&self.root_secret_access_key),
+            )
+            .field("user_pool_access_key_id", &self.user_pool_access_key_id)
+            .field(
+                "user_pool_secret_access_key",
+                &hidden(&self.user_pool_secret_access_key),
+            )
+            .field(
+                "user_pool_session_token",
+                &hidden(&self.user_pool_session_token),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_identity_pools", &self.max_identity_pools)
+            .field(
+                "max_concurrent_idp_fetches",
+                &self.max_concurrent_idp_fetches,
+            )
+            .field("rate_limits", &self.rate_limits)
+            .field("idp_override", &self.idp_override)
+            .field("declarations", &self.declarations)
+            .finish()
+    }
 }
 
 /// The `[rate_limits]` table. Rates are requests per second; 0 switches that limit off.
@@ -408,6 +447,35 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    /// The file as read holds the secrets too; printing it must not show them.
+    #[test]
+    fn the_settings_file_prints_no_secrets() {
+        let file: FileSettings = toml::from_str(
+            r#"
+store_url = "postgres://idpool:db-password@127.0.0.1/idpool"
+root_access_key_id = "AKIDROOT"
+root_secret_access_key = "root-secret-value"
+user_pool_access_key_id = "AKIDPOOL"
+user_pool_secret_access_key = "pool-secret-value"
+user_pool_session_token = "pool-session-token"
+"#,
+        )
+        .unwrap();
+        let printed = format!("{file:?}");
+        assert!(
+            printed.contains("AKIDROOT") && printed.contains("AKIDPOOL"),
+            "{printed}"
+        );
+        for secret in [
+            "db-password",
+            "root-secret-value",
+            "pool-secret-value",
+            "pool-session-token",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
     }
 
     #[test]

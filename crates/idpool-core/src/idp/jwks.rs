@@ -330,13 +330,15 @@ impl Request {
     }
 }
 
-/// Header values carry credentials and the body may name users, so only their shape prints.
+/// Header values and the query carry credentials (an `Authorization`, Facebook's
+/// `access_token`) and the body may name users, so only their shape prints.
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let url = self.url.split(['?', '#']).next().unwrap_or_default();
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("url", &self.url)
+            .field("url", &url)
             .field("headers", &names)
             .field("body_len", &self.body.len())
             .finish()
@@ -708,6 +710,23 @@ mod tests {
             assert_eq!(t.await.unwrap().unwrap(), "a");
         }
         assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// Facebook's and Amazon's token APIs take the access token in the query string.
+    #[test]
+    fn a_request_prints_neither_its_query_nor_its_header_values() {
+        let r = Request::get("https://graph.facebook.com/me?access_token=EAAB-live-token")
+            .header("authorization", "OAuth oauth_signature=\"abc\"");
+        let printed = format!("{r:?}");
+        assert!(
+            printed.contains("https://graph.facebook.com/me"),
+            "{printed}"
+        );
+        assert!(printed.contains("authorization"), "{printed}");
+        assert!(
+            !printed.contains("EAAB-live-token") && !printed.contains("oauth_signature"),
+            "{printed}"
+        );
     }
 
     #[test]
