@@ -348,6 +348,17 @@ fn verify_request(
     };
     match verified {
         Ok(verified) => {
+            // Outside S3 a caller that hashed the body expects the Allow to vouch for it, so a
+            // client that signed without covering the body (UNSIGNED-PAYLOAD, streaming) is
+            // refused rather than allowed with a body nobody checked.
+            if let Some(hash) = req.payload_sha256.as_deref()
+                && !s3_action
+                && !verified.payload_hash.eq_ignore_ascii_case(hash)
+            {
+                return Err(Reason::MalformedSignature(
+                    "the signature does not cover the request body".into(),
+                ));
+            }
             // verify succeeds only after the lookup opened the token, so the claims are there.
             let claims = lookup.sessions.take_claims().ok_or(Reason::Internal)?;
             Ok((claims, verified.payload_hash))

@@ -444,6 +444,48 @@ async fn bodies_of_other_services_verify_by_their_hash() {
 }
 
 #[tokio::test]
+async fn outside_s3_a_signature_that_skips_the_body_is_refused_when_the_body_was_hashed() {
+    // Signed for `s3` so that UNSIGNED-PAYLOAD verifies, but asking about a DynamoDB action
+    // whose body the caller hashed: an Allow would vouch for a body nobody checked.
+    let core = core_with_roles().await;
+    testkit::ok(
+        &core,
+        "CreateRole",
+        &[("RoleName", "Tables"), ("AssumeRolePolicyDocument", TRUST)],
+    )
+    .await;
+    testkit::ok(
+        &core,
+        "PutRolePolicy",
+        &[
+            ("RoleName", "Tables"),
+            ("PolicyName", "tables"),
+            ("PolicyDocument", TABLES_POLICY),
+        ],
+    )
+    .await;
+    let creds = credentials(&core, "Tables", USER_A);
+    let body = br#"{"TableName":"notes","Key":{"id":{"S":"1"}}}"#;
+    let unsigned = Signing {
+        method: "POST",
+        path: "/",
+        payload_hash: Some("UNSIGNED-PAYLOAD"),
+        body,
+        ..Signing::default()
+    };
+    let table = "arn:aws:dynamodb:us-east-1:123456789012:table/notes";
+    let (url, headers) = signed(&creds, &unsigned);
+    let mut q = question("POST", url, headers, "dynamodb:GetItem", table);
+    q.payload_sha256 = Some(sha256_hex(body));
+    let a = authorize(&core, &q, NOW_MS).await;
+    assert_eq!(
+        a.reason,
+        Reason::MalformedSignature("the signature does not cover the request body".into())
+    );
+    assert!(!a.is_allowed());
+}
+
+#[tokio::test]
 async fn s3_payload_sha256_must_agree_with_the_declared_hash() {
     let core = core_with_roles().await;
     let creds = credentials(&core, "User", USER_A);
