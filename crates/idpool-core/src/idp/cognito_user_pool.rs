@@ -30,8 +30,10 @@ pub struct UserPoolVerifier {
     pub pool_id: String,
     /// The region the pool lives in (and signatures are scoped to).
     pub region: String,
-    /// Where AdminGetUser is called.
-    pub api_url: String,
+    /// Where AdminGetUser is called: the override, or AWS's endpoint for an AWS provider name.
+    /// None for any other name, so the operator's AWS credentials are never sent on behalf of
+    /// a user pool that only claims to be somewhere.
+    pub api_url: Option<String>,
 }
 
 /// The region of a provider name: its `cognito-idp.<region>.amazonaws.com` host, else the
@@ -66,9 +68,14 @@ impl UserPoolVerifier {
         let name = super::provider_key(provider_name);
         let pool_id = name.rsplit('/').next().unwrap_or_default().to_string();
         let region = region_of(name, &pool_id);
+        let aws_name = name.split('/').next().is_some_and(|host| {
+            host.strip_prefix("cognito-idp.")
+                .and_then(|h| h.strip_suffix(".amazonaws.com"))
+                .is_some_and(|r| !r.is_empty() && !r.contains('.'))
+        });
         let api_url = over
             .and_then(|o| o.user_pool_api_url.clone())
-            .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/"));
+            .or_else(|| aws_name.then(|| format!("https://cognito-idp.{region}.amazonaws.com/")));
         UserPoolVerifier {
             issuer,
             client_ids,
@@ -112,9 +119,14 @@ impl UserPoolVerifier {
         if self.pool_id.is_empty() || self.region.is_empty() {
             return Err(self.unavailable("the provider name names no pool id and region"));
         }
-        check_url(&self.api_url, self.allow_http).map_err(|_| self.unavailable("URL refused"))?;
+        let Some(api_url) = self.api_url.as_deref() else {
+            return Err(self.unavailable(
+                "a user pool outside AWS needs user_pool_api_url for ServerSideTokenCheck",
+            ));
+        };
+        check_url(api_url, self.allow_http).map_err(|_| self.unavailable("URL refused"))?;
         let body = json!({"UserPoolId": self.pool_id, "Username": username}).to_string();
-        let mut request = Request::post(self.api_url.clone(), body.into_bytes())
+        let mut request = Request::post(api_url.to_string(), body.into_bytes())
             .header("content-type", "application/x-amz-json-1.1")
             .header("x-amz-target", ADMIN_GET_USER);
         aws_sign::sign(&mut request, creds, &self.region, "cognito-idp", now_ms)

@@ -1080,6 +1080,30 @@ impl CheckSetup {
 }
 
 #[tokio::test]
+async fn a_user_pool_outside_aws_is_never_asked_with_the_operators_aws_credentials() {
+    // Whoever configures a pool could name any issuer; without an explicit user_pool_api_url
+    // the check must not sign AdminGetUser to AWS on its behalf.
+    let s = check_setup(Some(super::aws_sign::tests::creds(None)));
+    for name in [
+        "127.0.0.1:9229/us-east-1_abc",
+        "attacker.example/us-east-1_Pool",
+        "cognito-idp.us-east-1.amazonaws.com.evil.example/us-east-1_abc",
+    ] {
+        let v = UserPoolVerifier::new(&s.idp, name, vec![CLIENT.into()]);
+        assert_eq!(v.api_url, None, "{name}");
+    }
+    let v = UserPoolVerifier::new(
+        &s.idp,
+        "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+        vec![CLIENT.into()],
+    );
+    assert_eq!(
+        v.api_url.as_deref(),
+        Some("https://cognito-idp.eu-west-1.amazonaws.com/")
+    );
+}
+
+#[tokio::test]
 async fn server_side_check_asks_the_user_pool_with_a_signed_admin_get_user() {
     let s = check_setup(Some(super::aws_sign::tests::creds(None)));
     let v = UserPoolVerifier::new(&s.idp, POOL_NAME, vec![CLIENT.into()]);
@@ -1087,7 +1111,7 @@ async fn server_side_check_asks_the_user_pool_with_a_signed_admin_get_user() {
         (v.pool_id.as_str(), v.region.as_str()),
         (POOL_ID, "us-east-1")
     );
-    assert_eq!(v.api_url, USER_POOL_API);
+    assert_eq!(v.api_url.as_deref(), Some(USER_POOL_API));
 
     // Off for this client (the check belongs to another entry): no call.
     assert_eq!(s.check("alice", &["other"]).await.unwrap().subject, "alice");
