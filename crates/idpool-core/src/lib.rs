@@ -104,8 +104,16 @@ impl Core {
         }
         match keys::reload(self.store.as_ref(), &self.region).await {
             Ok(fresh) => {
-                self.keys.set(fresh.clone());
-                fresh
+                // A rotation by this instance may have landed while the store was read; the
+                // ring read before it must not replace the newer one.
+                let newest = |r: &keys::KeyRing| r.current_session().map(|k| k.id);
+                let current = self.keys.get();
+                if newest(&fresh) >= newest(&current) {
+                    self.keys.set(fresh.clone());
+                    fresh
+                } else {
+                    current
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "reloading the key ring failed");
