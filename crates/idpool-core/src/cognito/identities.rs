@@ -234,7 +234,18 @@ async fn resolve_subject(
             return Err(CognitoError::NotAuthorized(LOGINS_DONT_MATCH.into()));
         }
         if split.links.is_empty() {
-            let authenticated = amr.first().is_some_and(|a| a == "authenticated");
+            let token_authenticated = amr.first().is_some_and(|a| a == "authenticated");
+            // A guest token outlives the guest: once the identity has signed in it counts as
+            // no login at all, as a request without logins would.
+            if !token_authenticated && authenticated {
+                return Err(CognitoError::NotAuthorized(LOGINS_DONT_MATCH.into()));
+            }
+            if !token_authenticated && !pool.config.allow_unauthenticated {
+                return Err(CognitoError::NotAuthorized(
+                    "Unauthenticated access is not supported for this identity pool.".into(),
+                ));
+            }
+            let authenticated = token_authenticated;
             return Ok((
                 Subject {
                     identity_id: row.id,

@@ -583,7 +583,7 @@ async fn a_guest_token_does_not_prove_an_identity_that_has_since_signed_in() {
         )
     };
     assert_eq!(
-        not_authorized(attach(guest_token, "mallory").await),
+        not_authorized(attach(guest_token.clone(), "mallory").await),
         crate::cognito::logins::LOGINS_DONT_MATCH
     );
     let row = w.core.store.get_identity(&id).await.unwrap().unwrap();
@@ -591,6 +591,20 @@ async fn a_guest_token_does_not_prove_an_identity_that_has_since_signed_in() {
         row.logins.is_empty(),
         "nothing was linked: {:?}",
         row.logins
+    );
+
+    // Alone, the guest token no longer gets guest credentials for the signed-in identity:
+    // like a request without logins, it must name one of the identity's logins.
+    let alone = call(
+        &w.core,
+        CognitoOp::GetCredentialsForIdentity,
+        json!({"IdentityId": id,
+            "Logins": {crate::cognito::logins::COGNITO_PROVIDER: guest_token}}),
+    )
+    .await;
+    assert_eq!(
+        not_authorized(alone),
+        crate::cognito::logins::LOGINS_DONT_MATCH
     );
 
     // The owner's own (authenticated) token does prove it.
