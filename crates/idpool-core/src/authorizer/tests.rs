@@ -352,17 +352,16 @@ fn sha256_hex(data: &[u8]) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn bodies_of_other_services_verify_by_their_hash() {
-    let core = core_with_roles().await;
+/// Credentials of a role that may read the `notes` table (and nothing else).
+async fn tables_credentials(core: &Core) -> IssuedCredentials {
     testkit::ok(
-        &core,
+        core,
         "CreateRole",
         &[("RoleName", "Tables"), ("AssumeRolePolicyDocument", TRUST)],
     )
     .await;
     testkit::ok(
-        &core,
+        core,
         "PutRolePolicy",
         &[
             ("RoleName", "Tables"),
@@ -371,7 +370,13 @@ async fn bodies_of_other_services_verify_by_their_hash() {
         ],
     )
     .await;
-    let creds = credentials(&core, "Tables", USER_A);
+    credentials(core, "Tables", USER_A)
+}
+
+#[tokio::test]
+async fn bodies_of_other_services_verify_by_their_hash() {
+    let core = core_with_roles().await;
+    let creds = tables_credentials(&core).await;
     let body = br#"{"TableName":"notes","Key":{"id":{"S":"1"}}}"#;
     let get_item = Signing {
         method: "POST",
@@ -448,23 +453,7 @@ async fn outside_s3_a_signature_that_skips_the_body_is_refused_when_the_body_was
     // Signed for `s3` so that UNSIGNED-PAYLOAD verifies, but asking about a DynamoDB action
     // whose body the caller hashed: an Allow would vouch for a body nobody checked.
     let core = core_with_roles().await;
-    testkit::ok(
-        &core,
-        "CreateRole",
-        &[("RoleName", "Tables"), ("AssumeRolePolicyDocument", TRUST)],
-    )
-    .await;
-    testkit::ok(
-        &core,
-        "PutRolePolicy",
-        &[
-            ("RoleName", "Tables"),
-            ("PolicyName", "tables"),
-            ("PolicyDocument", TABLES_POLICY),
-        ],
-    )
-    .await;
-    let creds = credentials(&core, "Tables", USER_A);
+    let creds = tables_credentials(&core).await;
     let body = br#"{"TableName":"notes","Key":{"id":{"S":"1"}}}"#;
     let unsigned = Signing {
         method: "POST",
